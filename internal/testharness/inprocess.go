@@ -1,0 +1,125 @@
+package testharness
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+)
+
+// AdminAddress is where the in-process Caddy's admin endpoint listens, as in
+// caddytest. Only one in-process Caddy exists per test binary, so every
+// Caddy-level integration test lives in one package and none runs in parallel.
+const AdminAddress = "localhost:2999"
+
+var startOnce sync.Once
+
+// InProcess is the Caddy running inside the test binary.
+type InProcess struct {
+	t testing.TB
+	// Client talks to the servers of the loaded config. It never follows
+	// redirects, so tests see them as a browser's network panel would.
+	Client *http.Client
+}
+
+// StartInProcess starts (once per test binary) a Caddy in this process with
+// its admin endpoint on AdminAddress, then loads cfg through the admin API's
+// POST /load, exactly as a user would. adapter is "json" or "caddyfile". A
+// Caddyfile gets a global `admin` option pointing at AdminAddress when it has
+// none. When the test ends, an empty config is loaded so every listener closes.
+func StartInProcess(t testing.TB, cfg, adapter string) *InProcess {
+	t.Helper()
+	var startErr error
+	startOnce.Do(func() {
+		startErr = caddy.Load([]byte(fmt.Sprintf(`{"admin":{"listen":%q}}`, AdminAddress)), true)
+	})
+	if startErr != nil {
+		t.Fatalf("starting in-process Caddy: %v", startErr)
+	}
+	c := &InProcess{t: t, Client: NoRedirectClient()}
+	c.Load(cfg, adapter)
+	t.Cleanup(func() {
+		_ = postLoad(fmt.Sprintf(`{"admin":{"listen":%q}}`, AdminAddress), "json")
+	})
+	return c
+}
+
+// Load replaces the running config through POST /load, failing the test with
+// Caddy's own error message when the config is refused.
+func (c *InProcess) Load(cfg, adapter string) {
+	c.t.Helper()
+	if adapter == "caddyfile" {
+		cfg = withAdmin(cfg)
+	}
+	if err := postLoad(cfg, adapter); err != nil {
+		c.t.Fatalf("loading config: %v", err)
+	}
+}
+
+// TryLoad is Load for configs that are expected to be refused: it returns
+// the admin API's error instead of failing the test.
+func (c *InProcess) TryLoad(cfg, adapter string) error {
+	if adapter == "caddyfile" {
+		cfg = withAdmin(cfg)
+	}
+	return postLoad(cfg, adapter)
+}
+
+// AdminURL returns the admin endpoint URL for path (which starts with "/").
+func (c *InProcess) AdminURL(path string) string {
+	return "http://" + AdminAddress + path
+}
+
+// withAdmin inserts `admin localhost:2999` into the Caddyfile's global options.
+func withAdmin(caddyfile string) string {
+	trimmed := strings.TrimSpace(caddyfile)
+	if strings.HasPrefix(trimmed, "{") {
+		return "{\n\tadmin " + AdminAddress + "\n" + strings.TrimPrefix(trimmed, "{")
+	}
+	return "{\n\tadmin " + AdminAddress + "\n}\n" + caddyfile
+}
+
+func postLoad(cfg, adapter string) error {
+	body := []byte(cfg)
+	if adapter != "json" {
+		adapted, _, err := caddyconfig.GetAdapter(adapter).Adapt(body, nil)
+		if err != nil {
+			return fmt.Errorf("adapting: %w", err)
+		}
+		body = adapted
+	}
+	req, err := http.NewRequest(http.MethodPost, "http://"+AdminAddress+"/load", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("POST /load: %d: %s", resp.StatusCode, msg)
+	}
+	return nil
+}
+
+// NoRedirectClient returns an HTTP client with a timeout that reports
+// redirects instead of following them.
+func NoRedirectClient() *http.Client {
+	return &http.Client{
+		Timeout: 15 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}

@@ -1,0 +1,17 @@
+// Package caddybff is the root of caddy-bff: the "backend for frontend" edge
+// for Caddy v2. Importing it (or building with
+// `xcaddy build --with github.com/caddy-bff/caddy-bff`) registers every module
+// of the project with Caddy.
+//
+// This file holds every caddy.RegisterModule call of the project, so the list
+// of modules can be read at a glance; caddyfile.go holds every directive,
+// global option and directive-order registration.
+package caddybff
+
+func init() {
+	registerModules()
+}
+
+// registerModules registers every Caddy module of the project.
+func registerModules() {
+}
