@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -14,10 +15,19 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
-// AdminAddress is where the in-process Caddy's admin endpoint listens, as in
-// caddytest. Only one in-process Caddy exists per test binary, so every
-// Caddy-level integration test lives in one package and none runs in parallel.
-const AdminAddress = "localhost:2999"
+// AdminAddress is where the in-process Caddy's admin endpoint listens:
+// localhost:2999 as in caddytest, or CADDYBFF_TEST_ADMIN when set (so two
+// checkouts can run their integration tests side by side). Only one
+// in-process Caddy exists per test binary, so every Caddy-level integration
+// test lives in one package and none runs in parallel.
+var AdminAddress = adminAddress()
+
+func adminAddress() string {
+	if a := os.Getenv("CADDYBFF_TEST_ADMIN"); a != "" {
+		return a
+	}
+	return "localhost:2999"
+}
 
 var startOnce sync.Once
 
