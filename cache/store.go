@@ -1,0 +1,263 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// Store is one named cache: entries in memory under a byte budget, the tag
+// clock that decides whether they are still valid, and the in-flight fills
+// that coalesce concurrent misses. Stores live in a caddy.UsagePool so a
+// config reload keeps them warm.
+type Store struct {
+	name    string
+	entries *otter.Cache[string, *Entry]
+	clock   *TagClock
+	backend Backend
+
+	maxRetention time.Duration
+	keepStale    time.Duration
+
+	flightsMu sync.Mutex
+	flights   map[string]*Flight
+
+	stats counters
+	now   func() time.Time
+}
+
+type counters struct {
+	hits, misses, staleServes, revalidations, stores, uncacheable atomic.Uint64
+	invalidations, invalidatedTags                                 atomic.Uint64
+}
+
+// Stats is a snapshot of a store's state and counters.
+type Stats struct {
+	Name            string `json:"name"`
+	Entries         int    `json:"entries"`
+	Bytes           uint64 `json:"bytes"`
+	MaxBytes        uint64 `json:"max_bytes"`
+	Hits            uint64 `json:"hits"`
+	Misses          uint64 `json:"misses"`
+	StaleServes     uint64 `json:"stale_serves"`
+	Revalidations   uint64 `json:"revalidations"`
+	Stores          uint64 `json:"stores"`
+	Uncacheable     uint64 `json:"uncacheable"`
+	Invalidations   uint64 `json:"invalidations"`
+	InvalidatedTags uint64 `json:"invalidated_tags"`
+	TagRecords      int    `json:"tag_records"`
+	Clock           uint64 `json:"clock"`
+	// Backend describes the invalidation backend and its health.
+	Backend BackendStatus `json:"backend"`
+}
+
+// StoreConfig sizes a store.
+type StoreConfig struct {
+	// MaxSize is the byte budget of the store's entries.
+	MaxSize uint64
+	// MaxRetention caps how long any entry is kept after its fetch started;
+	// it is also how long tag records are remembered.
+	MaxRetention time.Duration
+	// KeepStale is how long an entry with validators is kept after it goes
+	// stale, so it can be revalidated with a 304 instead of refetched.
+	KeepStale time.Duration
+	// MaxTags bounds the tag clock's records.
+	MaxTags int
+}
+
+// NewStore returns an empty store.
+func NewStore(name string, cfg StoreConfig) (*Store, error) {
+	if cfg.MaxSize == 0 {
+		return nil, errors.New("store max size must be positive")
+	}
+	s := &Store{
+		name:         name,
+		clock:        NewTagClock(cfg.MaxTags),
+		maxRetention: cfg.MaxRetention,
+		keepStale:    cfg.KeepStale,
+		flights:      make(map[string]*Flight),
+		now:          time.Now,
+	}
+	s.backend = &memoryBackend{clock: s.clock}
+	cache, err := otter.New(&otter.Options[string, *Entry]{
+		MaximumWeight: cfg.MaxSize,
+		Weigher:       func(_ string, e *Entry) uint32 { return e.Size() },
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, *Entry]) time.Duration {
+			return e.Value.ttl
+		}),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.entries = cache
+	return s, nil
+}
+
+// Name returns the store's name ("" for the default store).
+func (s *Store) Name() string { return s.name }
+
+// Clock returns the store's tag clock.
+func (s *Store) Clock() *TagClock { return s.clock }
+
+// SetMaxSize changes the byte budget, for a reload that resizes the store.
+func (s *Store) SetMaxSize(n uint64) { s.entries.SetMaximum(n) }
+
+// Lookup returns the stored response for r, following the Vary marker of its
+// primary key. varyMiss reports that responses exist for the URI but none
+// for this request's Vary selection. The entry is returned whatever its
+// freshness or tag validity: the caller judges it.
+func (s *Store) Lookup(r *http.Request) (e *Entry, varyMiss bool) {
+	primary := PrimaryKey(r)
+	e, ok := s.entries.GetIfPresent(primary)
+	if !ok {
+		return nil, false
+	}
+	if e.varyMarker {
+		e, ok = s.entries.GetIfPresent(VariantKey(primary, e.VaryNames, r))
+		if !ok {
+			return nil, true
+		}
+	}
+	return e, false
+}
+
+// Put stores e (built by the caller from a judged response) under its key,
+// with a Vary marker when the response varies. It refuses an entry whose
+// fetch was overtaken by a hard invalidation of its tags: storing it would
+// only waste the budget.
+func (s *Store) Put(e *Entry) bool {
+	if s.clock.Check(e.Clock, e.Tags) == HardInvalidated {
+		return false
+	}
+	now := s.now()
+	e.ttl = e.retention(now, s.keepStale)
+	if s.maxRetention > 0 {
+		e.ttl = min(e.ttl, s.maxRetention-now.Sub(e.RequestTime))
+	}
+	if e.ttl <= 0 {
+		return false
+	}
+	if len(e.VaryNames) > 0 {
+		marker := &Entry{Key: e.PrimaryKey, PrimaryKey: e.PrimaryKey, VaryNames: e.VaryNames, varyMarker: true, ttl: e.ttl}
+		if old, ok := s.entries.GetIfPresent(e.PrimaryKey); ok && old.varyMarker && sameNames(old.VaryNames, e.VaryNames) {
+			marker.ttl = max(marker.ttl, old.ttl)
+		}
+		s.entries.Set(e.PrimaryKey, marker)
+	}
+	s.entries.Set(e.Key, e)
+	s.stats.stores.Add(1)
+	return true
+}
+
+// Remove deletes the entry stored under key.
+func (s *Store) Remove(key string) { s.entries.Invalidate(key) }
+
+// Flush drops every entry (the tag clock is kept: it is cheap and dropping
+// it could resurrect nothing anyway).
+func (s *Store) Flush() int {
+	n := s.entries.EstimatedSize()
+	s.entries.InvalidateAll()
+	return n
+}
+
+// Invalidate records an invalidation of tags and paths in mode through the
+// store's backend. It returns only once the invalidation is recorded where
+// every instance will see it; an error means it was not recorded.
+func (s *Store) Invalidate(ctx context.Context, tags, paths []string, mode Mode) (uint64, error) {
+	all := make([]string, 0, len(tags)+len(paths))
+	all = append(all, tags...)
+	for _, p := range paths {
+		all = append(all, PathTag(p))
+	}
+	if len(all) == 0 {
+		return s.clock.Now(), nil
+	}
+	v, err := s.backend.Record(ctx, all, mode)
+	if err != nil {
+		return 0, err
+	}
+	s.stats.invalidations.Add(1)
+	s.stats.invalidatedTags.Add(uint64(len(all)))
+	return v, nil
+}
+
+// Validity judges a stored entry against the tag clock and the backend's
+// health: an instance whose invalidation feed is down beyond its bound
+// cannot trust any entry as fresh (design invariant 3).
+func (s *Store) Validity(e *Entry) Validity {
+	v := s.clock.Check(e.Clock, e.Tags)
+	if v == Valid && !s.backend.Trustworthy() {
+		return SoftInvalidated
+	}
+	return v
+}
+
+// Record* count what the handler did, for stats and metrics.
+func (s *Store) RecordHit()          { s.stats.hits.Add(1) }
+func (s *Store) RecordMiss()         { s.stats.misses.Add(1) }
+func (s *Store) RecordStaleServe()   { s.stats.staleServes.Add(1) }
+func (s *Store) RecordRevalidation() { s.stats.revalidations.Add(1) }
+func (s *Store) RecordUncacheable()  { s.stats.uncacheable.Add(1) }
+
+// Stats returns a snapshot of the store.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Name:            s.name,
+		Entries:         s.entries.EstimatedSize(),
+		Bytes:           s.entries.WeightedSize(),
+		MaxBytes:        s.entries.GetMaximum(),
+		Hits:            s.stats.hits.Load(),
+		Misses:          s.stats.misses.Load(),
+		StaleServes:     s.stats.staleServes.Load(),
+		Revalidations:   s.stats.revalidations.Load(),
+		Stores:          s.stats.stores.Load(),
+		Uncacheable:     s.stats.uncacheable.Load(),
+		Invalidations:   s.stats.invalidations.Load(),
+		InvalidatedTags: s.stats.invalidatedTags.Load(),
+		TagRecords:      s.clock.Len(),
+		Clock:           s.clock.Now(),
+		Backend:         s.backend.Status(),
+	}
+}
+
+// CleanUp runs pending eviction work now; tests call it before measuring.
+func (s *Store) CleanUp() { s.entries.CleanUp() }
+
+// maintain prunes the tag clock until ctx ends.
+func (s *Store) maintain(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if s.maxRetention > 0 {
+				s.clock.Prune(s.maxRetention)
+			}
+		}
+	}
+}
+
+// close stops the store's background work.
+func (s *Store) close() {
+	s.backend.Close()
+	s.entries.StopAllGoroutines()
+}
+
+func sameNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

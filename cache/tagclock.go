@@ -1,0 +1,237 @@
+package cache
+
+import (
+	"hash/maphash"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Mode is how an invalidation treats the entries it covers.
+type Mode string
+
+const (
+	// ModeExpire makes covered entries unusable at once (a hard purge, like
+	// Next.js revalidateTag(tag, {expire: 0})).
+	ModeExpire Mode = "expire"
+	// ModeStale marks covered entries stale: they are served while one
+	// background refresh runs (a soft purge, like revalidateTag(tag, 'max')).
+	ModeStale Mode = "stale"
+)
+
+// Valid reports whether m is a known mode.
+func (m Mode) Valid() bool { return m == ModeExpire || m == ModeStale }
+
+// Validity is what the tag clock says of an entry.
+type Validity int
+
+const (
+	// Valid entries have seen no invalidation of their tags since their
+	// fetch started.
+	Valid Validity = iota
+	// SoftInvalidated entries are usable only as stale.
+	SoftInvalidated
+	// HardInvalidated entries must not be used at all.
+	HardInvalidated
+)
+
+// TagClock records, for each tag, the clock value of its last hard and soft
+// invalidation. Entries record the clock value when their fetch started, so
+// checking an entry is one lookup per tag and invalidating a tag is one
+// write, whatever the number of entries (design invariant 1).
+//
+// The clock is a sequence number: each invalidation takes the next value. A
+// fetch that started at value v is covered by every invalidation numbered
+// above v, including one that arrived while the fetch was in flight.
+type TagClock struct {
+	seq   atomic.Uint64
+	floor atomic.Uint64 // entries whose clock is below floor are unusable
+	seed  maphash.Seed
+
+	shards [clockShards]clockShard
+
+	// maxTags bounds the number of tag records kept; 0 means the default.
+	maxTags int
+	now     func() time.Time
+}
+
+const clockShards = 64
+
+type clockShard struct {
+	mu      sync.RWMutex
+	records map[string]tagRecord
+}
+
+type tagRecord struct {
+	hard, soft uint64
+	at         time.Time
+}
+
+// DefaultMaxTags bounds the tag records of a clock by default.
+const DefaultMaxTags = 1 << 20
+
+// NewTagClock returns an empty clock keeping at most maxTags records
+// (DefaultMaxTags when maxTags <= 0).
+func NewTagClock(maxTags int) *TagClock {
+	if maxTags <= 0 {
+		maxTags = DefaultMaxTags
+	}
+	c := &TagClock{seed: maphash.MakeSeed(), maxTags: maxTags, now: time.Now}
+	for i := range c.shards {
+		c.shards[i].records = make(map[string]tagRecord)
+	}
+	return c
+}
+
+// Now returns the current clock value. A fill records it before it sends
+// its request upstream.
+func (c *TagClock) Now() uint64 { return c.seq.Load() }
+
+// Invalidate records an invalidation of tags in mode and returns the clock
+// value it was given.
+func (c *TagClock) Invalidate(tags []string, mode Mode) uint64 {
+	v := c.seq.Add(1)
+	c.Apply(tags, mode, v)
+	return v
+}
+
+// Apply records an invalidation numbered v elsewhere (by a distributed
+// backend) and advances the local clock to at least v.
+func (c *TagClock) Apply(tags []string, mode Mode, v uint64) {
+	for {
+		cur := c.seq.Load()
+		if cur >= v || c.seq.CompareAndSwap(cur, v) {
+			break
+		}
+	}
+	now := c.now()
+	for _, tag := range tags {
+		s := c.shard(tag)
+		s.mu.Lock()
+		rec := s.records[tag]
+		if mode == ModeStale {
+			rec.soft = max(rec.soft, v)
+		} else {
+			rec.hard = max(rec.hard, v)
+		}
+		rec.at = now
+		s.records[tag] = rec
+		s.mu.Unlock()
+	}
+	if c.Len() > c.maxTags {
+		c.shrink()
+	}
+}
+
+// RaiseFloor makes every entry whose fetch started before v unusable. A
+// distributed backend uses it when it cannot know what it missed.
+func (c *TagClock) RaiseFloor(v uint64) {
+	for {
+		cur := c.floor.Load()
+		if cur >= v || c.floor.CompareAndSwap(cur, v) {
+			break
+		}
+	}
+	for {
+		cur := c.seq.Load()
+		if cur >= v || c.seq.CompareAndSwap(cur, v) {
+			break
+		}
+	}
+}
+
+// Check says whether an entry fetched at clock with tags is still valid.
+func (c *TagClock) Check(clock uint64, tags []string) Validity {
+	if clock < c.floor.Load() {
+		return HardInvalidated
+	}
+	if clock >= c.seq.Load() {
+		return Valid // no invalidation at all since the fetch started
+	}
+	result := Valid
+	for _, tag := range tags {
+		s := c.shard(tag)
+		s.mu.RLock()
+		rec, ok := s.records[tag]
+		s.mu.RUnlock()
+		if !ok {
+			continue
+		}
+		if rec.hard > clock {
+			return HardInvalidated
+		}
+		if rec.soft > clock {
+			result = SoftInvalidated
+		}
+	}
+	return result
+}
+
+// Len returns the number of tag records held.
+func (c *TagClock) Len() int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		n += len(s.records)
+		s.mu.RUnlock()
+	}
+	return n
+}
+
+// Prune drops records older than horizon: no stored entry can have started
+// its fetch before them, because entries are never kept longer than horizon
+// after their fetch started.
+func (c *TagClock) Prune(horizon time.Duration) int {
+	cutoff := c.now().Add(-horizon)
+	dropped := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for tag, rec := range s.records {
+			if rec.at.Before(cutoff) {
+				delete(s.records, tag)
+				dropped++
+			}
+		}
+		s.mu.Unlock()
+	}
+	return dropped
+}
+
+// shrink keeps the clock bounded when more tags were invalidated than
+// maxTags within the pruning horizon: it drops the older half of the records
+// and raises the floor above them, which conservatively expires every entry
+// older than the dropped records instead of forgetting an invalidation.
+func (c *TagClock) shrink() {
+	var values []uint64
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		for _, rec := range s.records {
+			values = append(values, max(rec.hard, rec.soft))
+		}
+		s.mu.RUnlock()
+	}
+	if len(values) <= c.maxTags {
+		return
+	}
+	sort.Slice(values, func(i, j int) bool { return values[i] < values[j] })
+	cut := values[len(values)/2]
+	c.RaiseFloor(cut)
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for tag, rec := range s.records {
+			if max(rec.hard, rec.soft) <= cut {
+				delete(s.records, tag)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (c *TagClock) shard(tag string) *clockShard {
+	return &c.shards[maphash.String(c.seed, tag)%clockShards]
+}
