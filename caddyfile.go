@@ -1,5 +1,12 @@
 package caddybff
 
+import (
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+
+	"github.com/caddy-bff/caddy-bff/cache"
+	"github.com/caddy-bff/caddy-bff/handlers"
+)
+
 func init() {
 	registerCaddyfile()
 }
@@ -7,4 +14,12 @@ func init() {
 // registerCaddyfile registers every Caddyfile directive, global option and
 // directive order of the project.
 func registerCaddyfile() {
+	httpcaddyfile.RegisterGlobalOption("tag_cache", cache.ParseGlobalOption)
+
+	// tag_cache runs after the request is authenticated and its headers are
+	// set (basic_auth, forward_auth, request_header), and wraps encode,
+	// handle blocks and every terminal handler (respond, reverse_proxy,
+	// file_server), so it caches what they produce.
+	httpcaddyfile.RegisterHandlerDirective("tag_cache", handlers.ParseTagCacheCaddyfile)
+	httpcaddyfile.RegisterDirectiveOrder("tag_cache", httpcaddyfile.After, "request_header")
 }

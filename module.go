@@ -8,10 +8,21 @@
 // global option and directive-order registration.
 package caddybff
 
+import (
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-bff/caddy-bff/cache"
+	"github.com/caddy-bff/caddy-bff/handlers"
+)
+
 func init() {
 	registerModules()
 }
 
 // registerModules registers every Caddy module of the project.
 func registerModules() {
+	// The tag cache: its app, its admin API routes and its HTTP handler.
+	caddy.RegisterModule(cache.App{})
+	caddy.RegisterModule(cache.AdminAPI{})
+	caddy.RegisterModule(handlers.TagCache{})
 }

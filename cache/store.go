@@ -154,6 +154,12 @@ func (s *Store) Put(e *Entry) bool {
 	return true
 }
 
+// Holds reports whether anything is stored under the primary key.
+func (s *Store) Holds(primaryKey string) bool {
+	_, ok := s.entries.GetIfPresent(primaryKey)
+	return ok
+}
+
 // Remove deletes the entry stored under key.
 func (s *Store) Remove(key string) { s.entries.Invalidate(key) }
 
@@ -174,6 +180,12 @@ func (s *Store) Invalidate(ctx context.Context, tags, paths []string, mode Mode)
 	for _, p := range paths {
 		all = append(all, PathTag(p))
 	}
+	return s.InvalidateTags(ctx, all, mode)
+}
+
+// InvalidateTags records an invalidation of raw tags (including implicit
+// path: and uri: tags) in mode through the store's backend.
+func (s *Store) InvalidateTags(ctx context.Context, all []string, mode Mode) (uint64, error) {
 	if len(all) == 0 {
 		return s.clock.Now(), nil
 	}

@@ -1,0 +1,136 @@
+package handlers
+
+import (
+	"bytes"
+	"net/http"
+)
+
+// fillRecorder captures the response the rest of the route writes during a
+// fill. Depending on decide, it streams the response to the client while
+// keeping a copy (a miss), or only keeps it (a revalidation that may end in
+// a 304 or an error the cache answers itself, or a background refresh).
+type fillRecorder struct {
+	client http.ResponseWriter
+	header http.Header
+
+	// decide is called once the status is known and says whether the
+	// response goes to the client as it is written. prepare, when set, may
+	// adjust the client's headers just before they are sent.
+	decide  func(status int) bool
+	prepare func(status int, h http.Header)
+
+	status     int
+	wroteHead  bool
+	streaming  bool
+	snapshot   http.Header // the headers as the upstream sent them
+	body       bytes.Buffer
+	limit      int64
+	overflowed bool
+	written    int64
+}
+
+func newFillRecorder(client http.ResponseWriter, limit int64, decide func(int) bool) *fillRecorder {
+	return &fillRecorder{client: client, header: make(http.Header), limit: limit, decide: decide}
+}
+
+func (r *fillRecorder) Header() http.Header { return r.header }
+
+func (r *fillRecorder) WriteHeader(status int) {
+	if r.wroteHead {
+		return
+	}
+	if status >= 100 && status < 200 {
+		// Informational responses (103 Early Hints) go straight through
+		// when streaming is possible; they are never stored.
+		if r.client != nil && status != http.StatusSwitchingProtocols {
+			copyHeader(r.client.Header(), r.header)
+			r.client.WriteHeader(status)
+		}
+		return
+	}
+	r.wroteHead = true
+	r.status = status
+	r.snapshot = r.header.Clone()
+	r.streaming = r.client != nil && r.decide != nil && r.decide(status)
+	if r.streaming {
+		if r.prepare != nil {
+			r.prepare(status, r.header)
+		}
+		copyHeader(r.client.Header(), r.header)
+		r.client.WriteHeader(status)
+	}
+}
+
+func (r *fillRecorder) Write(b []byte) (int, error) {
+	if !r.wroteHead {
+		r.WriteHeader(http.StatusOK)
+	}
+	r.written += int64(len(b))
+	if !r.overflowed {
+		if int64(r.body.Len()+len(b)) > r.limit {
+			// Too big to store: drop the copy and keep streaming.
+			r.overflowed = true
+			r.body = bytes.Buffer{}
+		} else {
+			r.body.Write(b)
+		}
+	}
+	if r.streaming {
+		return r.client.Write(b)
+	}
+	return len(b), nil
+}
+
+// Flush passes flushes through only while streaming: a buffered response
+// must not reach the client early.
+func (r *fillRecorder) Flush() {
+	if !r.wroteHead {
+		r.WriteHeader(http.StatusOK)
+	}
+	if r.streaming {
+		_ = http.NewResponseController(r.client).Flush()
+	}
+}
+
+// FlushError is Flush for http.ResponseController.
+func (r *fillRecorder) FlushError() error {
+	if !r.wroteHead {
+		r.WriteHeader(http.StatusOK)
+	}
+	if r.streaming {
+		return http.NewResponseController(r.client).Flush()
+	}
+	return nil
+}
+
+// Unwrap lets http.ResponseController reach the client's connection (for
+// deadlines); Flush is intercepted above.
+func (r *fillRecorder) Unwrap() http.ResponseWriter {
+	if r.client != nil {
+		return r.client
+	}
+	return nil
+}
+
+func copyHeader(dst, src http.Header) {
+	for k := range dst {
+		if _, ok := src[k]; !ok {
+			delete(dst, k)
+		}
+	}
+	for k, vs := range src {
+		dst[k] = append(dst[k][:0:0], vs...)
+	}
+}
+
+// discardWriter is the client of a background refresh: nobody is waiting.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header {
+	if d.h == nil {
+		d.h = make(http.Header)
+	}
+	return d.h
+}
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}

@@ -1,0 +1,462 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-bff/caddy-bff/cache"
+)
+
+// ServeHTTP looks the request up in the store and answers from it, or
+// forwards it to the rest of the route and stores what comes back.
+func (h *TagCache) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	switch {
+	case r.Header.Get("Upgrade") != "":
+		return next.ServeHTTP(w, r)
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		return h.serveCacheable(w, r, next)
+	case isSafeMethod(r.Method):
+		return next.ServeHTTP(w, r)
+	default:
+		return h.serveUnsafe(w, r, next)
+	}
+}
+
+func isSafeMethod(m string) bool {
+	return m == http.MethodOptions || m == http.MethodTrace || m == "PROPFIND" || m == "SEARCH"
+}
+
+// lookupRequest is what the cache needs to know of a GET or HEAD.
+type lookupRequest struct {
+	cc         cache.Directives
+	noCache    bool
+	auth       bool
+	primaryKey string
+}
+
+func (h *TagCache) serveCacheable(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	lr := lookupRequest{
+		cc:         cache.ParseDirectives(r.Header, "Cache-Control"),
+		auth:       r.Header.Get("Authorization") != "",
+		primaryKey: cache.PrimaryKey(r),
+	}
+	lr.noCache = lr.cc.Has("no-cache") || (lr.cc == nil && hasPragmaNoCache(r.Header))
+
+	entry, varyMiss := h.store.Lookup(r)
+	validity := cache.Valid
+	if entry != nil {
+		validity = h.store.Validity(entry)
+		if validity == cache.HardInvalidated || (lr.auth && !entry.AuthorizedReuse) {
+			entry = nil
+		}
+	}
+	if entry == nil {
+		if lr.cc.Has("only-if-cached") {
+			return h.gatewayTimeout(w, lr)
+		}
+		fwd := "uri-miss"
+		if varyMiss {
+			fwd = "vary-miss"
+		}
+		if lr.noCache {
+			fwd = "request"
+		}
+		return h.serveMiss(w, r, next, lr, fwd)
+	}
+
+	now := h.now()
+	age := entry.Age(now)
+	freshness := entry.Lifetime - age
+	soft := validity == cache.SoftInvalidated
+
+	if !lr.noCache && !entry.NoCache && !soft && freshness > 0 && h.acceptableFresh(lr.cc, age, freshness) {
+		h.store.RecordHit()
+		return h.serveEntry(w, r, entry, now, h.status("hit", freshness, entry.Key, ""))
+	}
+	// Stale, or fresh but not fresh enough for this request.
+	if !lr.noCache && !entry.NoCache && !entry.MustRevalidate && !soft && freshness <= 0 && acceptableStale(lr.cc, -freshness) {
+		h.store.RecordStaleServe()
+		return h.serveEntry(w, r, entry, now, h.status("hit", freshness, entry.Key, "detail=max-stale"))
+	}
+	if !lr.noCache && (soft || (freshness <= 0 && !entry.NoCache && !entry.MustRevalidate && -freshness <= entry.StaleWhileRevalidate)) {
+		// Serve stale and refresh once in the background: a soft
+		// invalidation or RFC 5861 stale-while-revalidate.
+		detail := "detail=stale-while-revalidate"
+		if soft {
+			detail = "detail=soft-invalidated"
+		}
+		h.store.RecordStaleServe()
+		h.refreshInBackground(r, next, entry)
+		return h.serveEntry(w, r, entry, now, h.status("hit", freshness, entry.Key, detail))
+	}
+	if lr.cc.Has("only-if-cached") {
+		return h.gatewayTimeout(w, lr)
+	}
+	return h.revalidate(w, r, next, lr, entry)
+}
+
+// acceptableFresh applies the request's max-age and min-fresh.
+func (h *TagCache) acceptableFresh(cc cache.Directives, age, freshness time.Duration) bool {
+	if maxAge, ok := cc.Seconds("max-age"); ok && age > maxAge {
+		return false
+	}
+	if minFresh, ok := cc.Seconds("min-fresh"); ok && freshness < minFresh {
+		return false
+	}
+	return true
+}
+
+// acceptableStale applies the request's max-stale to an entry stale by
+// staleness.
+func acceptableStale(cc cache.Directives, staleness time.Duration) bool {
+	arg, ok := cc["max-stale"]
+	if !ok {
+		return false
+	}
+	if arg == "" {
+		return true
+	}
+	limit, valid := cc.Seconds("max-stale")
+	return valid && staleness <= limit
+}
+
+func hasPragmaNoCache(h http.Header) bool {
+	for _, v := range h.Values("Pragma") {
+		if cache.ParseDirectives(http.Header{"Pragma": {v}}, "Pragma").Has("no-cache") {
+			return true
+		}
+	}
+	return false
+}
+
+// gatewayTimeout answers only-if-cached requests the cache cannot satisfy
+// (RFC 9111 section 5.2.1.7).
+func (h *TagCache) gatewayTimeout(w http.ResponseWriter, lr lookupRequest) error {
+	w.Header().Set("Cache-Status", h.status("fwd=miss", 0, lr.primaryKey, "detail=only-if-cached"))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusGatewayTimeout)
+	_, err := w.Write([]byte(`{"success":false,"error":"only-if-cached: no stored response"}` + "\n"))
+	return err
+}
+
+// serveMiss forwards the request; concurrent misses for the same URI wait
+// for one fill and share its response when it was stored.
+func (h *TagCache) serveMiss(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, lr lookupRequest, fwd string) error {
+	h.store.RecordMiss()
+	if r.Method != http.MethodGet || lr.auth || lr.noCache {
+		_, err := h.fill(w, r, next, lr, fwd, nil)
+		return err
+	}
+	flight, leader := h.store.Join(lr.primaryKey)
+	if leader {
+		entry, err := h.fill(w, r, next, lr, fwd, nil)
+		h.store.Finish(lr.primaryKey, flight, entry)
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(h.LockTimeout))
+	shared := flight.Wait(ctx)
+	cancel()
+	if shared != nil && cache.VariantKey(lr.primaryKey, shared.VaryNames, r) == shared.Key &&
+		h.store.Validity(shared) == cache.Valid {
+		now := h.now()
+		h.store.RecordHit()
+		return h.serveEntry(w, r, shared, now, h.status("hit", shared.Freshness(now), shared.Key, "detail=coalesced"))
+	}
+	_, err := h.fill(w, r, next, lr, fwd, nil)
+	return err
+}
+
+// fill forwards r to the rest of the route, streams the response to the
+// client and stores it when RFC 9111 and the configuration allow. It
+// returns the stored entry, or nil. When stale is set, this is a
+// revalidation of it: a 304 refreshes it, and an error may be answered with
+// it under stale-if-error.
+func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, lr lookupRequest, fwd string, stale *cache.Entry) (*cache.Entry, error) {
+	clockAtStart := h.store.Clock().Now()
+	requestTime := h.now()
+	upstreamReq := r
+	if stale != nil {
+		upstreamReq = conditionalRequest(r, stale)
+		h.store.RecordRevalidation()
+	}
+
+	var stored *cache.Entry
+	var rec *fillRecorder
+	rec = newFillRecorder(w, h.MaxItemSize, func(status int) bool {
+		if stale != nil && (status == http.StatusNotModified || h.canServeStaleOnError(lr, stale, status)) {
+			return false // the cache answers from the stale entry instead
+		}
+		return true
+	})
+	rec.prepare = func(status int, header http.Header) {
+		decision := h.policy.Judge(r, status, header, h.now())
+		detail := ""
+		if decision.Storable {
+			detail = "stored"
+		} else if decision.Reason != "" {
+			detail = "detail=" + decision.Reason
+		}
+		fwdPart := "fwd=" + fwd
+		if stale != nil {
+			fwdPart = "fwd=stale; fwd-status=" + strconv.Itoa(status)
+		}
+		h.stripTagHeaders(header)
+		header.Add("Cache-Status", h.status(fwdPart, decision.Lifetime, lr.primaryKey, detail))
+	}
+	err := next.ServeHTTP(rec, upstreamReq)
+	responseTime := h.now()
+
+	if stale != nil && !rec.streaming && rec.wroteHead {
+		if rec.status == http.StatusNotModified {
+			stored = h.refreshFrom304(r, stale, rec.snapshot, clockAtStart, requestTime, responseTime)
+			served := stored
+			if served == nil {
+				served = stale
+			}
+			return stored, h.serveEntry(w, r, served, responseTime,
+				h.status("fwd=stale; fwd-status=304", served.Freshness(responseTime), served.Key, storedWord(stored != nil)))
+		}
+		// An error answered from the stale entry (RFC 5861 stale-if-error).
+		h.store.RecordStaleServe()
+		return nil, h.serveEntry(w, r, stale, responseTime,
+			h.status("fwd=stale; fwd-status="+strconv.Itoa(rec.status), stale.Freshness(responseTime), stale.Key, "detail=stale-if-error"))
+	}
+	if err != nil {
+		if stale != nil && !rec.wroteHead && h.canServeStaleOnError(lr, stale, http.StatusBadGateway) {
+			h.store.RecordStaleServe()
+			return nil, h.serveEntry(w, r, stale, responseTime,
+				h.status("fwd=stale; fwd-status=502", stale.Freshness(responseTime), stale.Key, "detail=stale-if-error"))
+		}
+		return nil, err
+	}
+	if !rec.wroteHead {
+		rec.WriteHeader(http.StatusOK)
+	}
+	stored = h.storeResponse(r, rec, clockAtStart, requestTime, responseTime)
+	return stored, nil
+}
+
+func storedWord(stored bool) string {
+	if stored {
+		return "stored"
+	}
+	return ""
+}
+
+// canServeStaleOnError reports whether status from upstream may be replaced
+// by the stale entry (RFC 5861 stale-if-error, from the response or the
+// request).
+func (h *TagCache) canServeStaleOnError(lr lookupRequest, stale *cache.Entry, status int) bool {
+	if status < 500 || stale.MustRevalidate || stale.NoCache {
+		return false
+	}
+	staleness := -stale.Freshness(h.now())
+	if staleness <= stale.StaleIfError {
+		return true
+	}
+	if limit, ok := lr.cc.Seconds("stale-if-error"); ok && staleness <= limit {
+		return true
+	}
+	return false
+}
+
+// storeResponse stores what rec captured when it may be stored.
+func (h *TagCache) storeResponse(r *http.Request, rec *fillRecorder, clockAtStart uint64, requestTime, responseTime time.Time) *cache.Entry {
+	if r.Method != http.MethodGet {
+		return nil
+	}
+	decision := h.policy.Judge(r, rec.status, rec.snapshot, responseTime)
+	if !decision.Storable || rec.overflowed {
+		h.store.RecordUncacheable()
+		return nil
+	}
+	if cl := rec.snapshot.Get("Content-Length"); cl != "" && cl != strconv.Itoa(rec.body.Len()) {
+		// A truncated body (the upstream broke off) must not be stored.
+		h.store.RecordUncacheable()
+		return nil
+	}
+	entry, ok := h.newEntry(r, rec.status, rec.snapshot, rec.body.Bytes(), decision, clockAtStart, requestTime, responseTime)
+	if !ok || !h.store.Put(entry) {
+		return nil
+	}
+	return entry
+}
+
+// newEntry builds an entry from a judged response.
+func (h *TagCache) newEntry(r *http.Request, status int, header http.Header, body []byte, d cache.Decision, clock uint64, requestTime, responseTime time.Time) (*cache.Entry, bool) {
+	primary := cache.PrimaryKey(r)
+	tags, ok, problem := h.tagsOf(header, r.URL.Path, primary)
+	if !ok {
+		h.logger.Warn("response not stored: its tags overflow the bounds",
+			zap.String("path", r.URL.Path), zap.String("problem", problem),
+			zap.Int("max_tag_length", cache.MaxTagLength), zap.Int("max_tags", cache.MaxTagsPerEntry))
+		h.store.RecordUncacheable()
+		return nil, false
+	}
+	stored := cache.StorableHeader(header)
+	varyNames := cache.VaryNames(header)
+	date, err := http.ParseTime(header.Get("Date"))
+	if err != nil {
+		date = responseTime
+	}
+	ageValue := time.Duration(0)
+	if secs, err := strconv.ParseInt(header.Get("Age"), 10, 64); err == nil && secs > 0 {
+		ageValue = time.Duration(secs) * time.Second
+	}
+	return &cache.Entry{
+		Key:                  cache.VariantKey(primary, varyNames, r),
+		PrimaryKey:           primary,
+		Path:                 r.URL.Path,
+		Status:               status,
+		Header:               stored,
+		Body:                 append([]byte(nil), body...),
+		RequestTime:          requestTime,
+		ResponseTime:         responseTime,
+		DateValue:            date,
+		AgeValue:             ageValue,
+		Lifetime:             d.Lifetime,
+		StaleWhileRevalidate: d.StaleWhileRevalidate,
+		StaleIfError:         d.StaleIfError,
+		MustRevalidate:       d.MustRevalidate,
+		NoCache:              d.NoCache,
+		AuthorizedReuse:      d.AuthorizedReuse,
+		Tags:                 tags,
+		Clock:                clock,
+		VaryNames:            varyNames,
+	}, true
+}
+
+// refreshFrom304 merges a 304's headers into the stale entry (RFC 9111
+// section 4.3.4) and stores the result as a new entry.
+func (h *TagCache) refreshFrom304(r *http.Request, stale *cache.Entry, header http.Header, clock uint64, requestTime, responseTime time.Time) *cache.Entry {
+	merged := stale.Header.Clone()
+	for k, vs := range cache.StorableHeader(header, "Content-Length") {
+		merged[k] = append([]string(nil), vs...)
+	}
+	if header.Get("Age") == "" {
+		merged.Del("Age")
+	}
+	d := h.policy.Judge(r, stale.Status, merged, responseTime)
+	if !d.Storable {
+		return nil
+	}
+	entry, ok := h.newEntry(r, stale.Status, merged, stale.Body, d, clock, requestTime, responseTime)
+	if !ok || !h.store.Put(entry) {
+		return nil
+	}
+	return entry
+}
+
+// conditionalRequest returns a copy of r asking upstream whether stale is
+// still current.
+func conditionalRequest(r *http.Request, stale *cache.Entry) *http.Request {
+	cr := r.Clone(r.Context())
+	cr.Header.Del("If-None-Match")
+	cr.Header.Del("If-Modified-Since")
+	cr.Header.Del("If-Match")
+	cr.Header.Del("If-Unmodified-Since")
+	cr.Header.Del("If-Range")
+	if etag := stale.Header.Get("ETag"); etag != "" {
+		cr.Header.Set("If-None-Match", etag)
+	}
+	if lm := stale.Header.Get("Last-Modified"); lm != "" {
+		cr.Header.Set("If-Modified-Since", lm)
+	}
+	return cr
+}
+
+// revalidate answers a request whose entry may not be used without asking
+// upstream: conditionally when the entry has validators.
+func (h *TagCache) revalidate(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, lr lookupRequest, entry *cache.Entry) error {
+	if r.Method == http.MethodHead || !entry.HasValidators() {
+		h.store.RecordMiss()
+		_, err := h.fill(w, r, next, lr, "stale", nil)
+		return err
+	}
+	_, err := h.fill(w, r, next, lr, "stale", entry)
+	return err
+}
+
+// refreshInBackground refreshes entry once, without a client waiting, unless
+// a fill for it is already under way.
+func (h *TagCache) refreshInBackground(r *http.Request, next caddyhttp.Handler, entry *cache.Entry) {
+	flight, leader := h.store.Join(entry.PrimaryKey)
+	if !leader {
+		return
+	}
+	bg := detachedRequest(r)
+	go func() {
+		var stored *cache.Entry
+		defer func() { h.store.Finish(entry.PrimaryKey, flight, stored) }()
+		lr := lookupRequest{cc: nil, primaryKey: entry.PrimaryKey}
+		var err error
+		stored, err = h.fill(&discardWriter{}, bg, next, lr, "stale", refreshBase(entry))
+		if err != nil {
+			h.logger.Debug("background refresh failed", zap.String("key", entry.PrimaryKey), zap.Error(err))
+		}
+	}()
+}
+
+// refreshBase returns the entry to revalidate against in a background
+// refresh, or nil to refetch in full.
+func refreshBase(e *cache.Entry) *cache.Entry {
+	if e.HasValidators() {
+		return e
+	}
+	return nil
+}
+
+// detachedRequest copies r for a background refresh: a context that the
+// client's departure does not cancel, with its own replacer and variables
+// so it shares no mutable state with the finished request.
+func detachedRequest(r *http.Request) *http.Request {
+	ctx := context.WithoutCancel(r.Context())
+	bg := r.Clone(ctx)
+	bg.Header.Del("If-None-Match")
+	bg.Header.Del("If-Modified-Since")
+	bg.Header.Del("Cache-Control")
+	bg.Header.Del("Pragma")
+	srv, _ := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	return caddyhttp.PrepareRequest(bg, caddy.NewReplacer(), &discardWriter{}, srv)
+}
+
+// serveUnsafe forwards an unsafe method and, when it succeeds, invalidates
+// what the cache holds for its target URI and its Location and
+// Content-Location (RFC 9111 section 4.4).
+func (h *TagCache) serveUnsafe(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	var status int
+	rec := newFillRecorder(w, 0, func(s int) bool { status = s; return true })
+	rec.prepare = func(_ int, header http.Header) {
+		h.stripTagHeaders(header)
+		header.Add("Cache-Status", h.status("fwd=method", 0, cache.PrimaryKey(r), ""))
+	}
+	err := next.ServeHTTP(rec, r)
+	if err != nil || status < 200 || status >= 400 {
+		return err
+	}
+	targets := []string{cache.PrimaryKey(r)}
+	for _, field := range []string{"Location", "Content-Location"} {
+		if v := rec.snapshot.Get(field); v != "" {
+			if u, err := r.URL.Parse(v); err == nil && (u.Host == "" || u.Host == r.Host) {
+				sameOrigin := r.Clone(r.Context())
+				sameOrigin.URL = u
+				targets = append(targets, cache.PrimaryKey(sameOrigin))
+			}
+		}
+	}
+	for _, key := range targets {
+		if !h.store.Holds(key) {
+			continue // nothing stored: no tag record needed
+		}
+		if _, err := h.store.InvalidateTags(r.Context(), []string{cache.URITag(key)}, cache.ModeExpire); err != nil {
+			h.logger.Error("could not invalidate after unsafe method", zap.String("uri", key), zap.Error(err))
+		}
+	}
+	return nil
+}
