@@ -33,7 +33,7 @@ type Store struct {
 
 type counters struct {
 	hits, misses, staleServes, revalidations, stores, uncacheable atomic.Uint64
-	invalidations, invalidatedTags                                 atomic.Uint64
+	invalidations, invalidatedTags                                atomic.Uint64
 }
 
 // Stats is a snapshot of a store's state and counters.
