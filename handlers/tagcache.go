@@ -42,7 +42,8 @@ type TagCache struct {
 	// to the client unstored. Default: 16 MiB.
 	MaxItemSize int64 `json:"max_item_size,omitempty"`
 	// TargetedFields are the targeted cache-control fields obeyed before
-	// Cache-Control (RFC 9213), in order. Default: ["CDN-Cache-Control"].
+	// Cache-Control (RFC 9213), in order. Default: ["CDN-Cache-Control",
+	// "Surrogate-Control"].
 	TargetedFields []string `json:"targeted_fields,omitempty"`
 	// CacheName identifies this cache in the Cache-Status header (RFC 9211).
 	// Default: "caddy-bff".
@@ -112,7 +113,7 @@ func (h *TagCache) Provision(ctx caddy.Context) error {
 		h.MaxItemSize = DefaultMaxItemSize
 	}
 	if h.TargetedFields == nil {
-		h.TargetedFields = []string{"CDN-Cache-Control"}
+		h.TargetedFields = []string{"CDN-Cache-Control", "Surrogate-Control"}
 	}
 	if h.CacheName == "" {
 		h.CacheName = DefaultCacheName

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -256,6 +257,11 @@ func (h *TagCache) canServeStaleOnError(lr lookupRequest, stale *cache.Entry, st
 	if status < 500 || stale.MustRevalidate || stale.NoCache {
 		return false
 	}
+	if status == http.StatusBadGateway || status == http.StatusGatewayTimeout {
+		// The origin could not be reached: the cache is disconnected, when
+		// RFC 9111 section 4.2.4 lets it serve stale rather than fail.
+		return true
+	}
 	staleness := -stale.Freshness(h.now())
 	if staleness <= stale.StaleIfError {
 		return true
@@ -305,10 +311,7 @@ func (h *TagCache) newEntry(r *http.Request, status int, header http.Header, bod
 	if err != nil {
 		date = responseTime
 	}
-	ageValue := time.Duration(0)
-	if secs, err := strconv.ParseInt(header.Get("Age"), 10, 64); err == nil && secs > 0 {
-		ageValue = time.Duration(secs) * time.Second
-	}
+	ageValue := parseAge(header)
 	return &cache.Entry{
 		Key:                  cache.VariantKey(primary, varyNames, r),
 		PrimaryKey:           primary,
@@ -336,7 +339,9 @@ func (h *TagCache) newEntry(r *http.Request, status int, header http.Header, bod
 // section 4.3.4) and stores the result as a new entry.
 func (h *TagCache) refreshFrom304(r *http.Request, stale *cache.Entry, header http.Header, clock uint64, requestTime, responseTime time.Time) *cache.Entry {
 	merged := stale.Header.Clone()
-	for k, vs := range cache.StorableHeader(header, "Content-Length") {
+	// The 304 updates every stored field except those describing the
+	// stored representation itself, which a 304 cannot change.
+	for k, vs := range cache.StorableHeader(header, "Content-Length", "Content-Encoding", "Content-MD5", "Content-Range", "ETag") {
 		merged[k] = append([]string(nil), vs...)
 	}
 	if header.Get("Age") == "" {
@@ -460,3 +465,32 @@ func (h *TagCache) serveUnsafe(w http.ResponseWriter, r *http.Request, next cadd
 	}
 	return nil
 }
+
+// parseAge reads the Age a response arrived with. RFC 9111 section 5.1 asks
+// a cache to treat an invalid Age as stale, so anything but a non-negative
+// integer (the first member when the field is a list) makes the response
+// maximally old.
+func parseAge(header http.Header) time.Duration {
+	values := header.Values("Age")
+	if len(values) == 0 {
+		return 0
+	}
+	first, _, _ := strings.Cut(values[0], ",")
+	first = strings.TrimSpace(first)
+	if first == "" {
+		return veryOld
+	}
+	for i := 0; i < len(first); i++ {
+		if first[i] < '0' || first[i] > '9' {
+			return veryOld
+		}
+	}
+	secs, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || secs > int64(veryOld/time.Second) {
+		return veryOld
+	}
+	return time.Duration(secs) * time.Second
+}
+
+// veryOld is the age given to responses whose Age cannot be trusted.
+const veryOld = time.Duration(1<<31) * time.Second
