@@ -7,7 +7,9 @@
 // environment variable and listens on every interface; this wrapper sets that
 // variable and pins the listener to loopback (127.0.0.1 unless host is given)
 // so a conformance run never exposes the origin beyond this machine. The pid
-// file the server insists on writing goes to the system temp directory.
+// file the server insists on writing goes to the system temp directory and is
+// removed on SIGTERM or SIGINT.
+import fs from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
@@ -20,7 +22,16 @@ if (!/^\d+$/.test(port || '')) {
 
 process.env.npm_config_protocol = 'http'
 process.env.npm_config_port = port
-process.env.npm_config_pidfile = path.join(os.tmpdir(), `http-cache-tests-origin-${port}.pid`)
+const pidfile = path.join(os.tmpdir(), `http-cache-tests-origin-${port}.pid`)
+process.env.npm_config_pidfile = pidfile
+
+// The runner stops the origin with SIGTERM; leave no pid file behind.
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => {
+    fs.rmSync(pidfile, { force: true })
+    process.exit(0)
+  })
+}
 
 // server.mjs calls server.listen(port) without a host; add ours.
 const listen = http.Server.prototype.listen
