@@ -256,6 +256,10 @@ func (s *Store) maintain(ctx context.Context) {
 	}
 }
 
+// Close stops the background work of a store made with NewStore. Stores of
+// the tag_cache app are closed by its usage pool instead.
+func (s *Store) Close() { s.close() }
+
 // close stops the store's background work.
 func (s *Store) close() {
 	s.backend.Close()

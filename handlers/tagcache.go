@@ -104,7 +104,25 @@ func (TagCache) CaddyModule() caddy.ModuleInfo {
 
 // Provision sets defaults and finds the store in the tag_cache app.
 func (h *TagCache) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
+	if err := h.setup(ctx.Logger()); err != nil {
+		return err
+	}
+	appIface, err := ctx.App("tag_cache")
+	if err != nil {
+		return fmt.Errorf("loading tag_cache app: %v", err)
+	}
+	app, ok := appIface.(StoreProvider)
+	if !ok {
+		return fmt.Errorf("tag_cache app is %T, which provides no stores", appIface)
+	}
+	h.store, err = app.Store(h.Store)
+	return err
+}
+
+// setup applies defaults and builds the policy; everything Provision does
+// except finding the store.
+func (h *TagCache) setup(logger *zap.Logger) error {
+	h.logger = logger
 	h.now = time.Now
 	if len(h.TagHeaders) == 0 {
 		h.TagHeaders = DefaultTagHeaders
@@ -138,16 +156,7 @@ func (h *TagCache) Provision(ctx caddy.Context) error {
 		AllowSetCookie: h.AllowSetCookie,
 		AllowPrivate:   h.AllowPrivate,
 	}
-	appIface, err := ctx.App("tag_cache")
-	if err != nil {
-		return fmt.Errorf("loading tag_cache app: %v", err)
-	}
-	app, ok := appIface.(StoreProvider)
-	if !ok {
-		return fmt.Errorf("tag_cache app is %T, which provides no stores", appIface)
-	}
-	h.store, err = app.Store(h.Store)
-	return err
+	return nil
 }
 
 // StoreProvider is what handlers need of the tag_cache app.

@@ -182,7 +182,8 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	clockAtStart := h.store.Clock().Now()
 	requestTime := h.now()
 	upstreamReq := r
-	if stale != nil {
+	conditional := stale != nil && stale.HasValidators()
+	if conditional {
 		upstreamReq = conditionalRequest(r, stale)
 		h.store.RecordRevalidation()
 	}
@@ -190,7 +191,7 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	var stored *cache.Entry
 	var rec *fillRecorder
 	rec = newFillRecorder(w, h.MaxItemSize, func(status int) bool {
-		if stale != nil && (status == http.StatusNotModified || h.canServeStaleOnError(lr, stale, status)) {
+		if stale != nil && ((conditional && status == http.StatusNotModified) || h.canServeStaleOnError(lr, stale, status)) {
 			return false // the cache answers from the stale entry instead
 		}
 		return true
@@ -214,7 +215,7 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	responseTime := h.now()
 
 	if stale != nil && !rec.streaming && rec.wroteHead {
-		if rec.status == http.StatusNotModified {
+		if conditional && rec.status == http.StatusNotModified {
 			stored = h.refreshFrom304(r, stale, rec.snapshot, clockAtStart, requestTime, responseTime)
 			served := stored
 			if served == nil {
@@ -379,11 +380,13 @@ func conditionalRequest(r *http.Request, stale *cache.Entry) *http.Request {
 // revalidate answers a request whose entry may not be used without asking
 // upstream: conditionally when the entry has validators.
 func (h *TagCache) revalidate(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, lr lookupRequest, entry *cache.Entry) error {
-	if r.Method == http.MethodHead || !entry.HasValidators() {
+	if r.Method == http.MethodHead {
 		h.store.RecordMiss()
 		_, err := h.fill(w, r, next, lr, "stale", nil)
 		return err
 	}
+	// Without validators the request goes upstream unconditionally, but
+	// the stale entry still answers if the origin cannot be reached.
 	_, err := h.fill(w, r, next, lr, "stale", entry)
 	return err
 }
@@ -401,20 +404,11 @@ func (h *TagCache) refreshInBackground(r *http.Request, next caddyhttp.Handler, 
 		defer func() { h.store.Finish(entry.PrimaryKey, flight, stored) }()
 		lr := lookupRequest{cc: nil, primaryKey: entry.PrimaryKey}
 		var err error
-		stored, err = h.fill(&discardWriter{}, bg, next, lr, "stale", refreshBase(entry))
+		stored, err = h.fill(&discardWriter{}, bg, next, lr, "stale", entry)
 		if err != nil {
 			h.logger.Debug("background refresh failed", zap.String("key", entry.PrimaryKey), zap.Error(err))
 		}
 	}()
-}
-
-// refreshBase returns the entry to revalidate against in a background
-// refresh, or nil to refetch in full.
-func refreshBase(e *cache.Entry) *cache.Entry {
-	if e.HasValidators() {
-		return e
-	}
-	return nil
 }
 
 // detachedRequest copies r for a background refresh: a context that the

@@ -37,13 +37,13 @@ const (
 	// cacheHandler is the handler placed in front of reverse_proxy for the
 	// measured run. It is the only line that names the cache handler.
 	cacheHandler = `tag_cache {
-			max_size 64MiB
-		}`
+		allow_set_cookie
+	}`
 
 	// cacheGlobalOptions goes into the Caddyfile's global options block of
 	// the measured run, for cache settings that live on the tag_cache app
 	// rather than on the handler. Empty while the handler's defaults suffice.
-	cacheGlobalOptions = ""
+	cacheGlobalOptions = "tag_cache {\n\t\tmax_size 64MiB\n\t}"
 
 	// minRequiredPassedWithCache is the floor for required tests passed with
 	// tag_cache: a regression below it fails the test. It starts at the
