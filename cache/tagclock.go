@@ -50,7 +50,7 @@ type TagClock struct {
 	count atomic.Int64  // tag records held, kept so Apply's bound check is O(1)
 	// shrinking lets one goroutine at a time fold records into the floor.
 	shrinking sync.Mutex
-	seed  maphash.Seed
+	seed      maphash.Seed
 
 	shards [clockShards]clockShard
 

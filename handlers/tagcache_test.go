@@ -238,7 +238,7 @@ func TestTagCacheCoalescesConcurrentMisses(t *testing.T) {
 // Run it with -race (.ci/run does).
 func TestTagCacheRaceInvalidationsDuringFills(t *testing.T) {
 	h, store := newTestTagCache(t, nil)
-	var version atomic.Int64    // the origin's content version
+	var version atomic.Int64   // the origin's content version
 	var published atomic.Int64 // the newest version whose invalidation is recorded
 	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		v := version.Load()
