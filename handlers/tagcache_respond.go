@@ -13,10 +13,9 @@ import (
 // and this cache's Cache-Status, a 304 when the client's own conditional
 // request matches, and no body for HEAD.
 func (h *TagCache) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.Entry, now time.Time, cacheStatus string) error {
+	// Headers set by handlers that ran before tag_cache stay; the stored
+	// ones take precedence.
 	header := w.Header()
-	for k := range header {
-		delete(header, k)
-	}
 	for k, vs := range e.Header {
 		header[k] = append([]string(nil), vs...)
 	}
