@@ -21,8 +21,9 @@ type App struct {
 	// whatever its freshness; it also bounds how long the tag clock
 	// remembers invalidations. Default: 24h.
 	MaxRetention caddy.Duration `json:"max_retention,omitempty"`
-	// KeepStale is how long an entry with validators is kept after it goes
-	// stale, so that a 304 can refresh it. Default: 10m.
+	// KeepStale is how long an entry is kept after it goes stale, so that a
+	// 304 can refresh it, or it can answer while the origin is unreachable
+	// (unless the response forbids serving it stale). Default: 10m.
 	KeepStale caddy.Duration `json:"keep_stale,omitempty"`
 	// MaxTags bounds the tag clock's records; beyond it the oldest half is
 	// folded into a floor that conservatively expires older entries.
