@@ -54,6 +54,7 @@ type Entry struct {
 	VaryNames []string
 
 	varyMarker bool
+	fromShared bool // loaded from the shared second level: not written back
 	ttl        time.Duration
 	size       uint32
 }

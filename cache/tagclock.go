@@ -34,6 +34,10 @@ const (
 	SoftInvalidated
 	// HardInvalidated entries must not be used at all.
 	HardInvalidated
+	// Unverified entries may be valid but the instance cannot tell (its
+	// invalidation feed is lost): they are used only after a successful
+	// revalidation with the origin.
+	Unverified
 )
 
 // TagClock records, for each tag, the clock value of its last hard and soft

@@ -50,6 +50,16 @@ func (h *TagCache) serveCacheable(w http.ResponseWriter, r *http.Request, next c
 	lr.noCache = lr.cc.Has("no-cache") || (lr.cc == nil && hasPragmaNoCache(r.Header))
 
 	entry, varyMiss := h.store.Lookup(r)
+	if entry == nil && !lr.auth && !lr.noCache {
+		entry = h.lookupShared(r)
+		if entry != nil {
+			now := h.now()
+			if fresh := entry.Freshness(now); fresh > 0 && !entry.NoCache && h.acceptableFresh(lr.cc, entry.Age(now), fresh) {
+				h.store.RecordHit()
+				return h.serveEntry(w, r, entry, now, h.status("hit", fresh, entry.Key, "detail=shared"))
+			}
+		}
+	}
 	validity := cache.Valid
 	if entry != nil {
 		validity = h.store.Validity(entry)
@@ -75,6 +85,14 @@ func (h *TagCache) serveCacheable(w http.ResponseWriter, r *http.Request, next c
 	age := entry.Age(now)
 	freshness := entry.Lifetime - age
 	soft := validity == cache.SoftInvalidated
+	if validity == cache.Unverified {
+		// The invalidation feed is lost: nothing is served from memory
+		// without the origin's word (design invariant 3).
+		if lr.cc.Has("only-if-cached") {
+			return h.gatewayTimeout(w, lr)
+		}
+		return h.revalidate(w, r, next, lr, entry)
+	}
 
 	if !lr.noCache && !entry.NoCache && !soft && freshness > 0 && h.acceptableFresh(lr.cc, age, freshness) {
 		h.store.RecordHit()
@@ -101,6 +119,17 @@ func (h *TagCache) serveCacheable(w http.ResponseWriter, r *http.Request, next c
 	}
 	return h.revalidate(w, r, next, lr, entry)
 }
+
+// lookupShared consults the shared second level (distributed mode) after a
+// local miss, bounded so a slow Redis only costs a short wait.
+func (h *TagCache) lookupShared(r *http.Request) *cache.Entry {
+	ctx, cancel := context.WithTimeout(r.Context(), sharedLookupTimeout)
+	defer cancel()
+	return h.store.LookupShared(ctx, r)
+}
+
+// sharedLookupTimeout bounds a second-level lookup.
+const sharedLookupTimeout = 250 * time.Millisecond
 
 // acceptableFresh applies the request's max-age and min-fresh.
 func (h *TagCache) acceptableFresh(cc cache.Directives, age, freshness time.Duration) bool {
