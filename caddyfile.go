@@ -15,11 +15,13 @@ func init() {
 func registerCaddyfile() {
 	httpcaddyfile.RegisterHandlerDirective("session_callback", handlers.ParseSessionCallback)
 	httpcaddyfile.RegisterHandlerDirective("session_logout", handlers.ParseSessionLogout)
-	// The session handlers answer the request themselves, like respond:
-	// they go with the terminal handlers, after everything that shapes or
-	// guards a request (rewrites, headers, auth, rate limits ordered by the
-	// user) and before respond, reverse_proxy and file_server, so that a
-	// site's catch-all proxy never shadows its callback path.
-	httpcaddyfile.RegisterDirectiveOrder("session_callback", httpcaddyfile.Before, "respond")
-	httpcaddyfile.RegisterDirectiveOrder("session_logout", httpcaddyfile.Before, "respond")
+	// The session handlers answer their own path, like respond, but they are
+	// ordered before handle (after the request-shaping directives and
+	// forward_auth/basic_auth) so that a site's catch-all `handle { ... }`
+	// or reverse_proxy never shadows the callback path: they are always
+	// given a path matcher in practice, so running them early costs
+	// nothing elsewhere. rate_limit, which users order themselves (usually
+	// before basic_auth), still runs first.
+	httpcaddyfile.RegisterDirectiveOrder("session_callback", httpcaddyfile.Before, "handle")
+	httpcaddyfile.RegisterDirectiveOrder("session_logout", httpcaddyfile.Before, "handle")
 }
