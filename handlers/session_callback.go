@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -124,7 +125,8 @@ func (h *SessionCallback) setup() error {
 	return h.Validate()
 }
 
-// Validate checks settings that do not depend on each other's defaults.
+// Validate checks how the settings combine. Caddy runs it after Provision,
+// once the defaults are filled in.
 func (h *SessionCallback) Validate() error {
 	if !isQueryName(h.TokenParam) {
 		return fmt.Errorf("token parameter name %q: must be a non-empty name without spaces, '&', '=', '#' or control characters", h.TokenParam)
@@ -163,10 +165,12 @@ func (h *SessionCallback) ServeHTTP(w http.ResponseWriter, r *http.Request, _ ca
 	query := r.URL.Query()
 	tokens := query[h.TokenParam]
 	switch {
+	case len(tokens) > 1:
+		// Which copy a server reads differs between stacks; an attacker
+		// could hide a second token behind the first. Neither is trusted.
+		return jsonreply.Failf(w, r, http.StatusBadRequest, "the "+h.TokenParam+" query parameter is given more than once")
 	case len(tokens) == 0 || tokens[0] == "":
 		return jsonreply.Failf(w, r, http.StatusBadRequest, "missing "+h.TokenParam+" query parameter")
-	case len(tokens) > 1:
-		return jsonreply.Failf(w, r, http.StatusBadRequest, "the "+h.TokenParam+" query parameter is given more than once")
 	case len(tokens[0]) > h.MaxTokenLength:
 		return jsonreply.Failf(w, r, http.StatusBadRequest, "the "+h.TokenParam+" query parameter is longer than "+strconv.Itoa(h.MaxTokenLength)+" bytes")
 	case !isCookieOctets(tokens[0]):
@@ -199,9 +203,12 @@ func (h *SessionCallback) ServeHTTP(w http.ResponseWriter, r *http.Request, _ ca
 
 	http.SetCookie(w, h.Cookie.cookie(r, token, maxAge))
 	if h.StateCookie != "" {
+		// A prefixed name is only honoured by browsers with Secure, for
+		// removal as well.
+		prefixed := strings.HasPrefix(h.StateCookie, hostPrefix) || strings.HasPrefix(h.StateCookie, securePrefix)
 		http.SetCookie(w, &http.Cookie{
 			Name: h.StateCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
-			Secure: h.Cookie.secureFor(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+			Secure: prefixed || h.Cookie.secureFor(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		})
 	}
 	w.Header().Set("Location", to)
@@ -209,18 +216,21 @@ func (h *SessionCallback) ServeHTTP(w http.ResponseWriter, r *http.Request, _ ca
 	return nil
 }
 
-// stateMatches reports whether the single state parameter equals the state
-// cookie; both must be present and non-empty. The comparison takes constant
-// time, as the state is a secret the attacker must not learn bytewise.
+// stateMatches reports whether the single state parameter equals the single
+// state cookie; both must be present and non-empty. Two cookies of that name
+// mean one was planted (say, with a parent-domain Domain from a sibling
+// subdomain), so neither is trusted; a "__Host-" state cookie name rules
+// that out in the browser. The comparison takes constant time, as the state
+// is a secret the attacker must not learn bytewise.
 func (h *SessionCallback) stateMatches(r *http.Request, params []string) bool {
 	if len(params) != 1 || params[0] == "" {
 		return false
 	}
-	c, err := r.Cookie(h.StateCookie)
-	if err != nil || c.Value == "" {
+	cookies := r.CookiesNamed(h.StateCookie)
+	if len(cookies) != 1 || cookies[0].Value == "" {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(params[0]), []byte(c.Value)) == 1
+	return subtle.ConstantTimeCompare([]byte(params[0]), []byte(cookies[0].Value)) == 1
 }
 
 // verify checks the token beyond its syntax, when verification is

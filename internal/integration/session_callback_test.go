@@ -82,6 +82,7 @@ func TestSessionCallbackRefusesBadTokens(t *testing.T) {
 		{"non-ASCII", "session_token=abc%C3%A9", "characters not allowed in a cookie"},
 		{"too long", "session_token=" + strings.Repeat("a", 33), "longer than 32 bytes"},
 		{"given twice", "session_token=abc&session_token=def", "given more than once"},
+		{"given twice, first empty", "session_token=&session_token=abc", "given more than once"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -288,6 +289,7 @@ func TestSessionCallbackState(t *testing.T) {
 		{"empty both", "session_token=abc&state=", "login_state="},
 		{"prefix only", "session_token=abc&state=s3cr3t", "login_state=" + state},
 		{"parameter twice", "session_token=abc&state=" + state + "&state=" + state, "login_state=" + state},
+		{"cookie twice (one planted)", "session_token=abc&state=" + state, "login_state=" + state + "; login_state=attacker"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
