@@ -74,8 +74,12 @@ func (h *SessionLogout) setup() error {
 	return h.Validate()
 }
 
-// Validate checks the methods.
+// Validate checks the methods and refuses cookie settings a logout cannot
+// use.
 func (h *SessionLogout) Validate() error {
+	if h.Cookie.MaxAge != 0 {
+		return fmt.Errorf("cookie max_age has no meaning for session_logout, which always expires the cookie")
+	}
 	for _, m := range h.Methods {
 		if !slices.Contains([]string{http.MethodGet, http.MethodPost, http.MethodDelete}, m) {
 			return fmt.Errorf("logout method %q: must be GET, POST or DELETE", m)

@@ -427,21 +427,11 @@ func TestSessionCallbackHandleErrors(t *testing.T) {
 // The JSON form of the configuration works as documented.
 func TestSessionCallbackJSONConfig(t *testing.T) {
 	port := testharness.FreePort(t)
-	cfg := fmt.Sprintf(`{
-		"apps": {"http": {"servers": {"s": {
-			"listen": [":%d"],
-			"routes": [{
-				"match": [{"path": ["/cb"]}],
-				"handle": [{
-					"handler": "session_callback",
-					"token_param": "t",
-					"cookie": {"name": "sid", "max_age": "2h", "same_site": "strict"},
-					"redirect": {"allowed": ["https://accounts.example.com"], "default": "/home", "status": 303}
-				}]
-			}]
-		}}}}
-	}`, port)
-	c := testharness.StartInProcess(t, cfg, "json")
+	c := testharness.StartInProcess(t, sessionJSONConfig(port, `
+		"handler": "session_callback",
+		"token_param": "t",
+		"cookie": {"name": "sid", "max_age": "2h", "same_site": "strict"},
+		"redirect": {"allowed": ["https://accounts.example.com"], "default": "/home", "status": 303}`), "json")
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	resp, err := c.Client.Get(base + callbackPath("/cb", "t", "abc", "redirect_url", "https://accounts.example.com/x"))
 	if err != nil {
@@ -456,20 +446,30 @@ func TestSessionCallbackJSONConfig(t *testing.T) {
 		t.Errorf("JSON config cookie %q %v", v, attrs)
 	}
 
-	// A JSON config the Caddyfile parser would refuse is refused at load.
-	for _, bad := range []string{
-		`"cookie": {"host_prefix": true, "domain": "example.com"}`,
-		`"redirect": {"default": "//evil.example"}`,
-		`"redirect": {"allowed": ["https://evil.example/path"]}`,
-		`"redirect": {"status": 301}`,
-		`"cookie": {"same_site": "none", "secure": false}`,
-		`"cookie": {"insecure": true}`,
-		`"max_token_length": 9000`,
+	// A JSON config the Caddyfile parser would refuse is refused at load,
+	// with the reason.
+	for bad, want := range map[string]string{
+		`"cookie": {"host_prefix": true, "domain": "example.com"}`: "the __Host- prefix forbids a domain",
+		`"redirect": {"default": "//evil.example"}`:                "is not a safe target",
+		`"redirect": {"allowed": ["https://evil.example/path"]}`:   "without path, query or fragment",
+		`"redirect": {"status": 301}`:                              "must be 302, 303 or 307",
+		`"cookie": {"same_site": "none", "secure": false}`:         "same_site none requires secure",
+		`"cookie": {"insecure": true}`:                             "insecure has an effect only with secure off",
+		`"max_token_length": 9000`:                                 "max_token_length 9000",
+		`"state_cookie": "a;b"`:                                    "state cookie name",
 	} {
-		err := c.TryLoad(fmt.Sprintf(`{"apps": {"http": {"servers": {"s": {"listen": [":%d"],
-			"routes": [{"handle": [{"handler": "session_callback", %s}]}]}}}}}`, port, bad), "json")
-		if err == nil {
-			t.Errorf("JSON config with %s was accepted", bad)
+		err := c.TryLoad(sessionJSONConfig(port, `"handler": "session_callback", `+bad), "json")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("JSON config with %s: %v, want a refusal containing %q", bad, err, want)
 		}
+	}
+	// The refused loads left the running config in place.
+	resp, err = c.Client.Get(base + "/cb?t=abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after refused loads: status %d, want the first config still serving", resp.StatusCode)
 	}
 }

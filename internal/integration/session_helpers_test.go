@@ -168,3 +168,16 @@ func hs256(t *testing.T, secret string, claims map[string]any, alg string, sign 
 	mac.Write([]byte(signingInput))
 	return signingInput + "." + enc.EncodeToString(mac.Sum(nil))
 }
+
+// sessionJSONConfig is a JSON config serving handler (a JSON object without
+// its braces) on every path of port, keeping the admin endpoint where the
+// harness expects it.
+func sessionJSONConfig(port int, handler string) string {
+	return fmt.Sprintf(`{
+		"admin": {"listen": %q},
+		"apps": {"http": {"servers": {"s": {
+			"listen": [":%d"],
+			"routes": [{"handle": [{%s}]}]
+		}}}}
+	}`, testharness.AdminAddress, port, handler)
+}

@@ -133,3 +133,24 @@ func TestSessionLogoutMethodSemantics(t *testing.T) {
 		t.Errorf("redirect_status 307: status %d", resp.StatusCode)
 	}
 }
+
+// A JSON config that would not work is refused when Caddy loads it.
+func TestSessionLogoutJSONRefusals(t *testing.T) {
+	s := startSessionServer(t, "session_logout /logout")
+	for bad, want := range map[string]string{
+		`"cookie": {"max_age": "1h"}`:                               "max_age has no meaning for session_logout",
+		`"methods": ["PUT"]`:                                        "must be GET, POST or DELETE",
+		`"redirect": {"on_invalid": "ignore"}`:                      "on_invalid",
+		`"redirect": {"default": "https://evil.example/"}`:          "is not a safe target",
+		`"cookie": {"name": "__Host-sid", "domain": "example.com"}`: "the __Host- prefix forbids a domain",
+	} {
+		err := s.caddy.TryLoad(sessionJSONConfig(s.port, `"handler": "session_logout", `+bad), "json")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("JSON config with %s: %v, want a refusal containing %q", bad, err, want)
+		}
+	}
+	resp, _ := s.do(t, http.MethodGet, "/logout")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after refused loads: status %d, want the Caddyfile config still serving", resp.StatusCode)
+	}
+}
