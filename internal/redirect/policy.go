@@ -133,7 +133,7 @@ func (p *Policy) check(r *http.Request, target string) (string, bool) {
 func safePath(target string) bool {
 	// "//host" is scheme-relative; browsers read "\" as "/" in http(s)
 	// URLs, so "/\host" is too. decodedFormsClean refuses backslashes and,
-	// with leadingSlashCheck, a second leading slash in every decoded form.
+	// for paths, a second leading slash in every decoded form.
 	return decodedFormsClean(target, true)
 }
 
