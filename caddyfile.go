@@ -1,5 +1,11 @@
 package caddybff
 
+import (
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+
+	"github.com/caddy-bff/caddy-bff/handlers"
+)
+
 func init() {
 	registerCaddyfile()
 }
@@ -7,4 +13,13 @@ func init() {
 // registerCaddyfile registers every Caddyfile directive, global option and
 // directive order of the project.
 func registerCaddyfile() {
+	httpcaddyfile.RegisterHandlerDirective("session_callback", handlers.ParseSessionCallback)
+	httpcaddyfile.RegisterHandlerDirective("session_logout", handlers.ParseSessionLogout)
+	// The session handlers answer the request themselves, like respond:
+	// they go with the terminal handlers, after everything that shapes or
+	// guards a request (rewrites, headers, auth, rate limits ordered by the
+	// user) and before respond, reverse_proxy and file_server, so that a
+	// site's catch-all proxy never shadows its callback path.
+	httpcaddyfile.RegisterDirectiveOrder("session_callback", httpcaddyfile.Before, "respond")
+	httpcaddyfile.RegisterDirectiveOrder("session_logout", httpcaddyfile.Before, "respond")
 }

@@ -8,10 +8,18 @@
 // global option and directive-order registration.
 package caddybff
 
+import (
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-bff/caddy-bff/handlers"
+)
+
 func init() {
 	registerModules()
 }
 
 // registerModules registers every Caddy module of the project.
 func registerModules() {
+	caddy.RegisterModule(handlers.SessionCallback{})
+	caddy.RegisterModule(handlers.SessionLogout{})
 }
