@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -38,6 +39,7 @@ func ParseAuthProxy(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // UnmarshalCaddyfile reads the auth_proxy block; see ParseAuthProxy.
 func (a *AuthProxy) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
+	line := d.Line()
 	if d.NextArg() {
 		return d.ArgErr()
 	}
@@ -162,7 +164,7 @@ func (a *AuthProxy) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	if !a.Verifier.Configured() {
-		return d.Err("auth_proxy: a jwt or introspect block is required")
+		return fmt.Errorf("auth_proxy: a jwt or introspect block is required, at %s:%d", d.File(), line)
 	}
 	if len(allowed) > 0 || fallback != "" {
 		if a.Redirect == nil {

@@ -2,6 +2,7 @@ package matchers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
@@ -95,7 +96,9 @@ func (m MatchAuthenticated) MatchWithError(r *http.Request) (bool, error) {
 //	    jwt { ... } | introspect <url> { ... }
 //	}
 func (m *MatchAuthenticated) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	line := d.Line()
 	for d.Next() {
+		line = d.Line()
 		if d.NextArg() {
 			return d.ArgErr()
 		}
@@ -117,7 +120,7 @@ func (m *MatchAuthenticated) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	if !m.Verifier.Configured() {
-		return d.Err("authenticated: a jwt or introspect block is required")
+		return fmt.Errorf("authenticated: a jwt or introspect block is required, at %s:%d", d.File(), line)
 	}
 	return nil
 }

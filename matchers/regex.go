@@ -16,12 +16,18 @@ type anchoredRegexp struct {
 }
 
 func compileAnchored(expr string) (*anchoredRegexp, error) {
-	if re, err := regexp.Compile(`^(?:` + expr + `)$`); err == nil {
+	re, goErr := regexp.Compile(`^(?:` + expr + `)$`)
+	if goErr == nil {
 		return &anchoredRegexp{re: re}, nil
 	}
 	re2, err := regexp2.Compile(`^(?:`+expr+`)\z`, regexp2.None)
 	if err != nil {
-		return nil, fmt.Errorf("invalid regular expression %q: %w", expr, err)
+		// Both engines refused it; Go's message names the problem in the
+		// expression as written.
+		if _, err := regexp.Compile(expr); err != nil {
+			goErr = err
+		}
+		return nil, fmt.Errorf("invalid regular expression %q: %w", expr, goErr)
 	}
 	re2.MatchTimeout = regexpMatchTimeout
 	return &anchoredRegexp{re2: re2}, nil

@@ -215,13 +215,14 @@ func oneArg(d *caddyfile.Dispenser, dst *string) error {
 }
 
 func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	option := d.Val()
 	var s string
 	if err := oneArg(d, &s); err != nil {
 		return err
 	}
 	dur, err := caddy.ParseDuration(s)
 	if err != nil || dur < 0 {
-		return d.Errf("invalid duration %q for %s", s, d.Val())
+		return d.Errf("invalid duration %q for %s", s, option)
 	}
 	*dst = caddy.Duration(dur)
 	return nil
