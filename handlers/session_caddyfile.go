@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddy-bff/caddy-bff/internal/redirect"
+	"github.com/caddy-bff/caddy-bff/internal/tokenverify"
 )
 
 // ParseSessionCallback parses the session_callback directive:
@@ -33,6 +34,7 @@ import (
 //		default_redirect    <target>           # default /
 //		allowed_redirects   <origin...>        # https://app.example.com, https://*.example.com
 //		on_invalid_redirect default|reject     # default default
+//		jwt { ... }                            # or: introspect <url> { ... }; see internal/tokenverify
 //	}
 func ParseSessionCallback(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	var sc SessionCallback
@@ -104,6 +106,9 @@ func (h *SessionCallback) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err != nil {
 				return d.Errf("max_age %q: %v", arg, err)
 			}
+			if dur < 0 || dur > maxCookieAge {
+				return d.Errf("max_age %s: must be between 0 (a session cookie) and 400 days", arg)
+			}
 			h.Cookie.MaxAge = caddy.Duration(dur)
 		case "state_cookie":
 			if h.StateCookie, err = p.oneArg(); err != nil {
@@ -111,6 +116,16 @@ func (h *SessionCallback) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "state_param":
 			if h.StateParam, err = p.oneArg(); err != nil {
+				return err
+			}
+		case "jwt", "introspect":
+			if p.seen["jwt"] && p.seen["introspect"] {
+				return d.Errf("configure either jwt or introspect, not both")
+			}
+			if h.Verify == nil {
+				h.Verify = new(tokenverify.Verifier)
+			}
+			if err := h.Verify.UnmarshalCaddyfile(d); err != nil {
 				return err
 			}
 		default:
@@ -124,7 +139,7 @@ func (h *SessionCallback) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	// holds only what was written), and report them on the directive's line.
 	probe := *h
 	if err := probe.setup(); err != nil {
-		return fmt.Errorf("session_callback: %v, at %s:%d", err, file, line)
+		return fmt.Errorf("%v, at %s:%d", err, file, line)
 	}
 	return nil
 }
@@ -177,7 +192,7 @@ func (h *SessionLogout) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	probe := *h
 	if err := probe.setup(); err != nil {
-		return fmt.Errorf("session_logout: %v, at %s:%d", err, file, line)
+		return fmt.Errorf("%v, at %s:%d", err, file, line)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-bff/caddy-bff/internal/jsonreply"
+	"github.com/caddy-bff/caddy-bff/internal/tokenverify"
 )
 
 // defaultMaxTokenLength leaves room for the cookie name and stays under the
@@ -66,6 +67,15 @@ type SessionCallback struct {
 	// Used only with StateCookie.
 	StateParam string `json:"state_param,omitempty"`
 
+	// Verify, when set, verifies the token before it becomes a session, with
+	// the same verification block as auth_proxy: a JWT checked locally
+	// ("jwt": HMAC secret, PEM keys or JWKS) or a token checked by an OAuth
+	// 2.0 introspection endpoint ("introspect"). A token that fails is
+	// answered 401 and no cookie is set; when the verification backend
+	// cannot be reached the answer is 503. When the verified token carries
+	// an `exp` claim, the cookie never outlives it.
+	Verify *tokenverify.Verifier `json:"verify,omitempty"`
+
 	methods MethodSet
 	logger  *zap.Logger
 }
@@ -81,7 +91,15 @@ func (SessionCallback) CaddyModule() caddy.ModuleInfo {
 // Provision fills in defaults and checks the configuration.
 func (h *SessionCallback) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	return h.setup()
+	if err := h.setup(); err != nil {
+		return err
+	}
+	if h.Verify != nil {
+		if err := h.Verify.Provision(ctx); err != nil {
+			return fmt.Errorf("session token verification: %w", err)
+		}
+	}
+	return nil
 }
 
 // setup fills in defaults and checks the configuration; the Caddyfile
@@ -165,7 +183,12 @@ func (h *SessionCallback) ServeHTTP(w http.ResponseWriter, r *http.Request, _ ca
 
 	maxAge, err := h.verify(r, token)
 	if err != nil {
+		// The error's reason never holds the token, so it may be logged.
 		h.logger.Debug("session token refused", zap.Error(err))
+		if tokenverify.Unavailable(err) {
+			w.Header().Set("Retry-After", "5")
+			return jsonreply.Failf(w, r, http.StatusServiceUnavailable, "the session token cannot be verified right now; retry later")
+		}
 		return jsonreply.Failf(w, r, http.StatusUnauthorized, "the session token failed verification")
 	}
 
@@ -200,10 +223,31 @@ func (h *SessionCallback) stateMatches(r *http.Request, params []string) bool {
 	return subtle.ConstantTimeCompare([]byte(params[0]), []byte(c.Value)) == 1
 }
 
-// verify checks the token beyond its syntax and returns the cookie's
-// Max-Age in seconds (0 for a session cookie).
-func (h *SessionCallback) verify(_ *http.Request, _ string) (int, error) {
-	return int(time.Duration(h.Cookie.MaxAge) / time.Second), nil
+// verify checks the token beyond its syntax, when verification is
+// configured, and returns the cookie's Max-Age in seconds (0 for a session
+// cookie): the configured max_age, shortened to the token's remaining life
+// when it has an `exp` claim.
+func (h *SessionCallback) verify(r *http.Request, token string) (int, error) {
+	maxAge := int(time.Duration(h.Cookie.MaxAge) / time.Second)
+	if h.Verify == nil {
+		return maxAge, nil
+	}
+	claims, err := h.Verify.Verify(r.Context(), token)
+	if err != nil {
+		return 0, err
+	}
+	if exp, ok := claims["exp"].(float64); ok {
+		left := int(exp - float64(time.Now().Unix()))
+		if left < 1 {
+			// Accepted within the verifier's leeway but already past
+			// exp: a cookie that expires at once.
+			left = 1
+		}
+		if maxAge == 0 || left < maxAge {
+			maxAge = left
+		}
+	}
+	return maxAge, nil
 }
 
 // setSessionAnswerHeaders sets the headers every answer of the session
