@@ -144,3 +144,9 @@ func assertSeed401(t testing.TB, r reply, what string) {
 		t.Fatalf("%s: Content-Type %q", what, ct)
 	}
 }
+
+func freePortString(t testing.TB) string {
+	return strconv.Itoa(testharness.FreePort(t))
+}
+
+func adminAddress() string { return testharness.AdminAddress }
