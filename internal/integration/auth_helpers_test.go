@@ -61,7 +61,7 @@ func hsToken(t testing.TB, subject string, extra map[string]any) string {
 
 // loadExample loads examples/<name> with the app on a free port and the
 // upstream and secret from the test, and returns the app's base URL.
-func loadExample(t *testing.T, name, upstream string) (*testharness.InProcess, string) {
+func loadExample(t testing.TB, name, upstream string) (*testharness.InProcess, string) {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(testharness.ModuleRoot(t), "examples", name))
 	if err != nil {
@@ -77,7 +77,7 @@ func loadExample(t *testing.T, name, upstream string) (*testharness.InProcess, s
 
 // loadAuthConfig loads a Caddyfile whose site address is written as
 // `:{PORT}` and returns the base URL.
-func loadAuthConfig(t *testing.T, caddyfile string) (*testharness.InProcess, string) {
+func loadAuthConfig(t testing.TB, caddyfile string) (*testharness.InProcess, string) {
 	t.Helper()
 	port := testharness.FreePort(t)
 	t.Setenv("JWT_SECRET", authSecret)
