@@ -150,3 +150,16 @@ func freePortString(t testing.TB) string {
 }
 
 func adminAddress() string { return testharness.AdminAddress }
+
+func cutHeader(h string) (string, string, bool) { return strings.Cut(h, ": ") }
+
+func cutCookie(h string) (string, string) {
+	name, value, _ := strings.Cut(h, "=")
+	return name, value
+}
+
+func readAll(resp *http.Response) string {
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
