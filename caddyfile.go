@@ -23,7 +23,7 @@ func registerCaddyfile() {
 	httpcaddyfile.RegisterDirectiveOrder("session_callback", httpcaddyfile.Before, "respond")
 	httpcaddyfile.RegisterDirectiveOrder("session_logout", httpcaddyfile.Before, "respond")
 
-	httpcaddyfile.RegisterHandlerDirective("auth_proxy", handlers.ParseAuthProxy)
+	httpcaddyfile.RegisterDirective("auth_proxy", handlers.ParseAuthProxyDirective)
 	// auth_proxy plays the part of a Next.js proxy.ts (middleware.ts), which
 	// runs after next.config's headers and redirects but before its rewrites
 	// and every route: so it goes after header, redir and method, and before

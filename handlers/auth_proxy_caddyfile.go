@@ -5,13 +5,60 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/headers"
 
 	"github.com/caddy-bff/caddy-bff/internal/redirect"
 	"github.com/caddy-bff/caddy-bff/internal/tokenverify"
 )
+
+// ParseAuthProxyDirective is the auth_proxy directive. Without a matcher,
+// or without forward_claim, it is the handler in a route with the
+// directive's matcher. With both, it is a route without a matcher whose
+// subroute first deletes the forwarded headers from every request, then runs
+// auth_proxy under the matcher: an upstream that trusts X-User-Id must never
+// see a client's own X-User-Id, not even on paths auth_proxy does not guard.
+// (Two sibling routes would not do: the Caddyfile adapter sorts a
+// directive's routes with matchers before those without, and the deletion
+// would then run after auth_proxy had set the headers.)
+func ParseAuthProxyDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	if !h.Next() {
+		return nil, h.ArgErr()
+	}
+	matcherSet, err := h.ExtractMatcherSet()
+	if err != nil {
+		return nil, err
+	}
+	handler, err := ParseAuthProxy(h)
+	if err != nil {
+		return nil, err
+	}
+	auth := handler.(*AuthProxy)
+	var strip []string
+	for _, fc := range auth.ForwardClaims {
+		strip = append(strip, fc.Header)
+	}
+	if matcherSet == nil || len(strip) == 0 {
+		return h.NewRoute(matcherSet, auth), nil
+	}
+	var warnings []caddyconfig.Warning
+	del := &headers.Handler{Request: &headers.HeaderOps{Delete: strip}}
+	sub := &caddyhttp.Subroute{Routes: caddyhttp.RouteList{
+		{HandlersRaw: []json.RawMessage{caddyconfig.JSONModuleObject(del, "handler", "headers", &warnings)}},
+		{
+			MatcherSetsRaw: []caddy.ModuleMap{matcherSet},
+			HandlersRaw:    []json.RawMessage{caddyconfig.JSONModuleObject(auth, "handler", "auth_proxy", &warnings)},
+		},
+	}}
+	if len(warnings) > 0 {
+		return nil, h.Errf("auth_proxy: %s", warnings[0].Message)
+	}
+	return h.NewRoute(nil, sub), nil
+}
 
 // ParseAuthProxy sets up the auth_proxy handler from Caddyfile tokens:
 //

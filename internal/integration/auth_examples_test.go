@@ -41,11 +41,14 @@ func TestAuthExampleProxyTS(t *testing.T) {
 		}
 	}
 
-	// Outside the matcher nothing is asked, but a spoofed identity header
-	// is not stripped there either: auth_proxy only runs where it matches.
-	seen := upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/about"))
+	// Outside the matcher nothing is asked, and a spoofed identity header
+	// is dropped there too.
+	seen := upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/about", "X-User-Id: admin"))
 	if seen.Path != "/about" {
 		t.Fatalf("upstream saw %s", seen.Path)
+	}
+	if got := seen.Headers["X-User-Id"]; len(got) != 0 {
+		t.Fatalf("spoofed X-User-Id reached the upstream outside the matcher: %v", got)
 	}
 
 	// A CORS preflight passes without credentials.
