@@ -24,4 +24,13 @@ func registerCaddyfile() {
 	// before basic_auth), still runs first.
 	httpcaddyfile.RegisterDirectiveOrder("session_callback", httpcaddyfile.Before, "handle")
 	httpcaddyfile.RegisterDirectiveOrder("session_logout", httpcaddyfile.Before, "handle")
+
+	httpcaddyfile.RegisterDirective("auth_proxy", handlers.ParseAuthProxyDirective)
+	// auth_proxy plays the part of a Next.js proxy.ts (middleware.ts), which
+	// runs after next.config's headers and redirects but before its rewrites
+	// and every route: so it goes after header, redir and method, and before
+	// rewrite, uri, try_files, the other auth handlers, tag_cache and every
+	// handler that answers (reverse_proxy, respond, file_server). Its matcher
+	// therefore sees the path the client asked for, as Next.js matchers do.
+	httpcaddyfile.RegisterDirectiveOrder("auth_proxy", httpcaddyfile.Before, "rewrite")
 }

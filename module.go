@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-bff/caddy-bff/handlers"
+	"github.com/caddy-bff/caddy-bff/matchers"
 )
 
 func init() {
@@ -22,4 +23,8 @@ func init() {
 func registerModules() {
 	caddy.RegisterModule(handlers.SessionCallback{})
 	caddy.RegisterModule(handlers.SessionLogout{})
+	caddy.RegisterModule(handlers.AuthProxy{})
+	caddy.RegisterModule(matchers.MatchPathPattern{})
+	caddy.RegisterModule(matchers.MatchCookie{})
+	caddy.RegisterModule(matchers.MatchAuthenticated{})
 }

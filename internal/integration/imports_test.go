@@ -1,11 +1,12 @@
-// Package integration holds every Caddy-level integration test of
-// caddy-bff: real Caddy servers (in process through the admin API, or the
-// built binary), real clients, a real browser. Only one in-process Caddy
-// exists per test binary, so tests here never run in parallel.
+// Package integration holds every Caddy-level test of caddy-bff: each one
+// loads a real config into the in-process Caddy (or runs the built binary)
+// and talks to it over HTTP. Only one in-process Caddy exists per test
+// binary, so these tests never run in parallel.
 package integration
 
 import (
-	_ "github.com/caddy-bff/caddy-bff"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	_ "github.com/mholt/caddy-ratelimit"
+
+	_ "github.com/caddy-bff/caddy-bff"
 )

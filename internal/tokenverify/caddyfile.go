@@ -23,6 +23,8 @@ import (
 //	    audience       <aud...>
 //	    require_claims <claim...>
 //	    leeway         <duration>
+//	    cache_ttl      <duration> | off
+//	    max_cache_entries <n>
 //	}
 //
 //	introspect <url> {
@@ -95,6 +97,24 @@ func (j *JWT) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := durationArg(d, &j.JWKSMinRefreshInterval); err != nil {
 				return err
 			}
+		case "cache_ttl":
+			var s string
+			if err := oneArg(d, &s); err != nil {
+				return err
+			}
+			if s == "off" {
+				j.CacheTTL = -1
+				continue
+			}
+			dur, err := caddy.ParseDuration(s)
+			if err != nil || dur <= 0 {
+				return d.Errf("invalid duration %q for cache_ttl (a positive duration or off)", s)
+			}
+			j.CacheTTL = caddy.Duration(dur)
+		case "max_cache_entries":
+			if err := positiveIntArg(d, &j.MaxCacheEntries); err != nil {
+				return err
+			}
 		case "algorithms", "alg":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
@@ -154,15 +174,9 @@ func (in *Introspect) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		case "max_cache_entries":
-			var s string
-			if err := oneArg(d, &s); err != nil {
+			if err := positiveIntArg(d, &in.MaxCacheEntries); err != nil {
 				return err
 			}
-			n, err := strconv.Atoi(s)
-			if err != nil || n <= 0 {
-				return d.Errf("max_cache_entries must be a positive integer, got %q", s)
-			}
-			in.MaxCacheEntries = n
 		default:
 			if ok, err := in.ClaimRules.unmarshalCaddyfile(d); ok || err != nil {
 				if err != nil {
@@ -214,14 +228,29 @@ func oneArg(d *caddyfile.Dispenser, dst *string) error {
 	return nil
 }
 
+func positiveIntArg(d *caddyfile.Dispenser, dst *int) error {
+	option := d.Val()
+	var s string
+	if err := oneArg(d, &s); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return d.Errf("%s must be a positive integer, got %q", option, s)
+	}
+	*dst = n
+	return nil
+}
+
 func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	option := d.Val()
 	var s string
 	if err := oneArg(d, &s); err != nil {
 		return err
 	}
 	dur, err := caddy.ParseDuration(s)
 	if err != nil || dur < 0 {
-		return d.Errf("invalid duration %q for %s", s, d.Val())
+		return d.Errf("invalid duration %q for %s", s, option)
 	}
 	*dst = caddy.Duration(dur)
 	return nil

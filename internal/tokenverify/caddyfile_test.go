@@ -21,6 +21,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		audience app1 app2
 		require_claims email
 		leeway 30s
+		cache_ttl 2m
+		max_cache_entries 100
 	}`)
 	d.Next()
 	var v Verifier
@@ -33,6 +35,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		JWKSURL:                "https://idp.test/.well-known/jwks.json",
 		JWKSMinRefreshInterval: caddy.Duration(10 * time.Second),
 		Algorithms:             []string{"HS256", "RS256"},
+		CacheTTL:               caddy.Duration(2 * time.Minute),
+		MaxCacheEntries:        100,
 		ClaimRules: ClaimRules{
 			Issuers:        []string{"https://idp.test"},
 			Audiences:      []string{"app1", "app2"},

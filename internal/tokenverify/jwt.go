@@ -2,6 +2,7 @@ package tokenverify
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,8 +63,21 @@ type JWT struct {
 	// Ed25519). With JWKSURL and no static key, Algorithms is required.
 	Algorithms []string `json:"algorithms,omitempty"`
 
+	// CacheTTL is how long a verified token's claims are reused without
+	// verifying its signature again, keyed by the SHA-256 of the token; its
+	// `exp` is still checked on every use. Refused tokens are never cached.
+	// A token signed by a key that is later withdrawn from the JWKS stays
+	// accepted for at most this long. Default: 60s; -1 (Caddyfile: `off`)
+	// verifies every time.
+	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
+
+	// MaxCacheEntries bounds the verified-token cache. Default: 10000.
+	MaxCacheEntries int `json:"max_cache_entries,omitempty"`
+
 	ClaimRules
 
+	cache   *answerCache
+	ttl     time.Duration
 	allowed map[string]jwa.SignatureAlgorithm
 	static  []keyEntry
 	jwks    *jwksSource
@@ -156,6 +170,15 @@ func (j *JWT) provision(ctx caddy.Context) error {
 	if j.leeway < 0 {
 		return errors.New("leeway must not be negative")
 	}
+	j.cache = nil
+	if j.CacheTTL >= 0 {
+		j.ttl = defaultDuration(j.CacheTTL, time.Minute)
+		max := j.MaxCacheEntries
+		if max <= 0 {
+			max = 10000
+		}
+		j.cache = newAnswerCache(max)
+	}
 	return nil
 }
 
@@ -181,6 +204,30 @@ func defaultDuration(d caddy.Duration, def time.Duration) time.Duration {
 
 // verify parses and verifies token, then checks its time and claim rules.
 func (j *JWT) verify(ctx context.Context, token string) (map[string]any, error) {
+	if j.cache == nil {
+		return j.verifyUncached(ctx, token)
+	}
+	key := sha256.Sum256([]byte(token))
+	now := time.Now()
+	if a, ok := j.cache.get(key, now); ok {
+		if exp, ok := numericDate(a.claims["exp"]); ok && !now.Before(exp.Add(j.leeway)) {
+			return nil, &Error{Reason: "token expired"}
+		}
+		return a.claims, nil
+	}
+	claims, err := j.verifyUncached(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	expires := now.Add(j.ttl)
+	if exp, ok := numericDate(claims["exp"]); ok && exp.Add(j.leeway).Before(expires) {
+		expires = exp.Add(j.leeway)
+	}
+	j.cache.put(key, cachedAnswer{claims: claims, expires: expires}, now)
+	return claims, nil
+}
+
+func (j *JWT) verifyUncached(ctx context.Context, token string) (map[string]any, error) {
 	kp := &keyProvider{j: j}
 	tok, err := jwt.ParseString(token,
 		jwt.WithContext(ctx),

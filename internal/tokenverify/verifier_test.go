@@ -333,6 +333,9 @@ func TestJWKSRotation(t *testing.T) {
 		JWKSURL:                srv.URL,
 		Algorithms:             []string{"RS256"},
 		JWKSMinRefreshInterval: caddy.Duration(time.Millisecond),
+		// RS256 signatures are deterministic, so the same token comes back
+		// below: without the verified-token cache its key is looked up again.
+		CacheTTL: -1,
 	}})
 	ctx := context.Background()
 	if _, err := v.Verify(ctx, sign(t, claimsFor(t, nil), jwa.RS256(), k.rsa, "k1")); err != nil {
@@ -475,5 +478,39 @@ func TestAnswerCacheBounded(t *testing.T) {
 		if c.len() > 100 {
 			t.Fatalf("cache grew to %d entries", c.len())
 		}
+	}
+}
+
+func TestJWTVerifiedTokenCache(t *testing.T) {
+	v := provisioned(t, &Verifier{JWT: &JWT{Secret: testSecret}})
+	ctx := context.Background()
+	short := sign(t, claimsFor(t, func(b *jwt.Builder) *jwt.Builder {
+		return b.Expiration(time.Now().Add(1500 * time.Millisecond))
+	}), jwa.HS256(), []byte(testSecret), "")
+	if _, err := v.Verify(ctx, short); err != nil {
+		t.Fatal(err)
+	}
+	if v.JWT.cache.len() != 1 {
+		t.Fatalf("cache entries = %d, want 1", v.JWT.cache.len())
+	}
+	// A refused token is not cached.
+	if _, err := v.Verify(ctx, short+"x"); err == nil {
+		t.Fatal("tampered signature accepted")
+	}
+	if v.JWT.cache.len() != 1 {
+		t.Fatalf("refused token cached")
+	}
+	// The cached answer never outlives the token's exp.
+	time.Sleep(1600 * time.Millisecond)
+	if _, err := v.Verify(ctx, short); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired token from cache: err = %v", err)
+	}
+
+	off := provisioned(t, &Verifier{JWT: &JWT{Secret: testSecret, CacheTTL: -1}})
+	if _, err := off.Verify(ctx, short); err == nil {
+		t.Fatal("expired token accepted with the cache off")
+	}
+	if off.JWT.cache != nil {
+		t.Fatal("cache_ttl -1 still caches")
 	}
 }
