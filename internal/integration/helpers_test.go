@@ -16,10 +16,10 @@ import (
 // get sends a GET and returns the response with its body read.
 func get(t *testing.T, client *http.Client, url string) (*http.Response, string) {
 	t.Helper()
-	return send(t, client, http.MethodGet, url, nil, nil)
+	return doRequest(t, client, http.MethodGet, url, nil, nil)
 }
 
-func send(t *testing.T, client *http.Client, method, url string, body []byte, hdr http.Header) (*http.Response, string) {
+func doRequest(t *testing.T, client *http.Client, method, url string, body []byte, hdr http.Header) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {

@@ -1,9 +1,12 @@
+// Package integration holds every Caddy-level test of caddy-bff: each one
+// loads a real config into the in-process Caddy (or runs the built binary)
+// and talks to it over HTTP. Only one in-process Caddy exists per test
+// binary, so these tests never run in parallel.
 package integration
 
-// The integration tests drive Caddy both in process and as the built binary;
-// these imports give the in-process Caddy the same modules as ./cmd/caddy.
 import (
-	_ "github.com/caddy-bff/caddy-bff"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	_ "github.com/mholt/caddy-ratelimit"
+
+	_ "github.com/caddy-bff/caddy-bff"
 )
