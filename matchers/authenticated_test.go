@@ -78,6 +78,9 @@ func TestMatchAuthenticatedUnavailable(t *testing.T) {
 	if ok || !errors.As(err, &he) || he.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("match = %v, err = %v; want a 503 handler error", ok, err)
 	}
+	if he.Err.Error() != unavailableBody {
+		t.Fatalf("error message %q, want the JSON body", he.Err.Error())
+	}
 	if (&MatchAuthenticated{}).Validate() == nil {
 		t.Fatal("authenticated without a verification block validated")
 	}
