@@ -75,6 +75,7 @@ func (in *Introspect) provision(ctx caddy.Context) error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return errors.New("the endpoint URL must be an absolute http(s) URL")
 	}
+	warnIfPlainHTTP(in.logger, "the introspection endpoint", in.url)
 	in.clientID = repl.ReplaceKnown(in.ClientID, "")
 	if in.ClientSecret != "" {
 		in.clientSecret = repl.ReplaceKnown(in.ClientSecret, "")
