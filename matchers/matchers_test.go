@@ -20,17 +20,21 @@ func TestMatchPathPatternCleaning(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := map[string]bool{
-		"/api":                true,
-		"/api/":               true,
-		"/api/users/":         true,
-		"//api/users":         true,
-		"/api//users":         true,
-		"/static/../api/keys": true,
-		"/API/Users":          true,
-		"/api%2Fusers":        true, // decoded path is /api/users
-		"/apiary":             false,
-		"/v1/api":             false,
-		"/":                   false,
+		"/api":                          true,
+		"/api/":                         true,
+		"/api/users/":                   true,
+		"//api/users":                   true,
+		"/api//users":                   true,
+		"/static/../api/keys":           true,
+		"/API/Users":                    true,
+		"/api%2Fusers":                  true, // decoded path is /api/users
+		"/apiary":                       false,
+		"/_next/data/b1/api/users.json": true,
+		"/_next/data/b1/api.json":       true,
+		"/_next/data/b1/about.json":     false,
+		"/_next/data/api/x.json":        false, // build id "api", page /x
+		"/v1/api":                       false,
+		"/":                             false,
 	}
 	for path, want := range cases {
 		r := httptest.NewRequest(http.MethodGet, "http://x"+path, nil)
