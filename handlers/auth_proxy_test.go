@@ -173,6 +173,22 @@ func TestAuthProxyForwardsClaimsAndStripsSpoofs(t *testing.T) {
 	}
 }
 
+func TestAuthProxyDoesNotForwardHeaderBreakingClaims(t *testing.T) {
+	a := provisionAuth(t, &AuthProxy{ForwardClaims: []ForwardClaim{{Claim: "name", Header: "X-User-Name"}}})
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer "+hs256(t, func(b *jwt.Builder) *jwt.Builder {
+		return b.Claim("name", "eve\r\nX-Admin: true")
+	}))
+	r.Header.Set("X-User-Name", "spoof")
+	_, up, err := serveAuth(t, a, r)
+	if err != nil || !up.called {
+		t.Fatalf("err %v called %v", err, up.called)
+	}
+	if got := up.header.Values("X-User-Name"); len(got) != 0 {
+		t.Fatalf("X-User-Name = %q, want it absent", got)
+	}
+}
+
 func TestAuthProxyRequireClaim(t *testing.T) {
 	a := provisionAuth(t, &AuthProxy{Require: []ClaimRequirement{{Claim: "roles", Values: []string{"admin"}}}})
 	r := httptest.NewRequest(http.MethodGet, "/admin", nil)

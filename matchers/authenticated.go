@@ -10,8 +10,14 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-bff/caddy-bff/internal/jsonreply"
 	"github.com/caddy-bff/caddy-bff/internal/tokenverify"
 )
+
+// unavailableBody is the message of the 503 error the matcher returns when
+// the verification backend cannot be reached; it is the body auth_proxy
+// answers in the same case.
+const unavailableBody = `{"success":false,"message":"authentication unavailable"}`
 
 // MatchAuthenticated matches requests that carry a valid token: the same
 // verification as auth_proxy, as a matcher, so that routes can branch on a
@@ -77,7 +83,12 @@ func (m MatchAuthenticated) MatchWithError(r *http.Request) (bool, error) {
 	claims, err := m.Verifier.Verify(r.Context(), token)
 	if err != nil {
 		if tokenverify.Unavailable(err) {
-			return false, caddyhttp.Error(http.StatusServiceUnavailable, err)
+			if m.logger != nil {
+				m.logger.Error("token verification unavailable", zap.Error(err))
+			}
+			// The error's message is the JSON body, as for the handlers'
+			// errors, so handle_errors can answer it with {err.message}.
+			return false, caddyhttp.Error(http.StatusServiceUnavailable, jsonreply.Error{Body: unavailableBody})
 		}
 		if m.logger != nil {
 			m.logger.Debug("token refused", zap.Error(err))

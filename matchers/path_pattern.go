@@ -24,7 +24,10 @@ import (
 // cleans it (dot segments resolved, repeated slashes merged), so `/a/../api`
 // and `//api` cannot slip past `/api/:p*`. A trailing slash is ignored
 // (Next.js redirects `/api/` to `/api` before its middleware runs; Caddy
-// does not, so `/api/` must be gated like `/api`).
+// does not, so `/api/` must be gated like `/api`). As in Next.js, a pattern
+// also matches the data route of the pages it matches
+// (`/_next/data/<build id>/<page>.json`), so a gated page cannot be read
+// through it.
 //
 // Named parameters become placeholders: `{http.path_pattern.function}`;
 // unnamed `(regex)` groups are numbered: `{http.path_pattern.0}`.
@@ -81,10 +84,14 @@ func (m MatchPathPattern) MatchWithError(r *http.Request) (bool, error) {
 			trimmed = "/"
 		}
 	}
+	dataPage, isData := nextDataPage(trimmed)
 	for _, p := range m.compiled {
 		ok, params, err := p.Match(path)
 		if err == nil && !ok && trimmed != path {
 			ok, params, err = p.Match(trimmed)
+		}
+		if err == nil && !ok && isData {
+			ok, params, err = p.Match(dataPage)
 		}
 		if err != nil {
 			return false, err
@@ -100,6 +107,27 @@ func (m MatchPathPattern) MatchWithError(r *http.Request) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// nextDataPage returns the page path a Next.js data request is for:
+// `/_next/data/<build id>/dashboard/settings.json` is the data of
+// `/dashboard/settings`, and `/_next/data/<build id>/index.json` that of `/`.
+// Next.js makes every middleware matcher match these too, so a page gated
+// by a pattern cannot be read through its data route.
+func nextDataPage(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "/_next/data/")
+	if !ok {
+		return "", false
+	}
+	_, page, ok := strings.Cut(rest, "/")
+	if !ok || page == "" || strings.HasPrefix(rest, "/") {
+		return "", false
+	}
+	page = "/" + strings.TrimSuffix(page, ".json")
+	if page == "/index" {
+		page = "/"
+	}
+	return page, true
 }
 
 // UnmarshalCaddyfile sets up the matcher from Caddyfile tokens:

@@ -173,3 +173,19 @@ func FuzzCompilePattern(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkPatternMatch(b *testing.B) {
+	for _, src := range []string{"/api/:function*", "/((?!api|_next/static|_next/image|favicon.ico).*)"} {
+		p, err := CompilePattern(src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(src, func(b *testing.B) {
+			for b.Loop() {
+				if ok, _, _ := p.Match("/dashboard/settings/profile"); ok == (src == "/api/:function*") {
+					b.Fatal("unexpected result")
+				}
+			}
+		})
+	}
+}

@@ -85,6 +85,11 @@ func TestAuthExampleRedirectToLogin(t *testing.T) {
 	if got := r.header.Get("Location"); got != "/login?next=%2Fdashboard%2Freports%3Frange%3D7d%26x%3D1" {
 		t.Fatalf("dashboard: Location %q", got)
 	}
+	// The page's Next.js data route is gated with it.
+	r = send(t, c.Client, http.MethodGet, base+"/_next/data/build-1/dashboard/reports.json")
+	if r.status != http.StatusTemporaryRedirect {
+		t.Fatalf("data route of a gated page: status %d", r.status)
+	}
 	// A forged token is not a session.
 	r = send(t, c.Client, http.MethodGet, base+"/dashboard", "_token=forged.token.value")
 	if r.status != http.StatusTemporaryRedirect {

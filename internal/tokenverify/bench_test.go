@@ -18,3 +18,15 @@ func BenchmarkVerifyHS256(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkVerifyHS256Uncached(b *testing.B) {
+	v := provisioned(b, &Verifier{JWT: &JWT{Secret: testSecret, CacheTTL: -1}})
+	tok := sign(b, claimsFor(b, nil), jwa.HS256(), []byte(testSecret), "")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

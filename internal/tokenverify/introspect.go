@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
+	"golang.org/x/sync/singleflight"
 )
 
 // maxIntrospectionBytes bounds the introspection answer read.
@@ -59,6 +60,7 @@ type Introspect struct {
 	ttl          time.Duration
 	client       *http.Client
 	cache        *answerCache
+	inflight     singleflight.Group
 	logger       *zap.Logger
 }
 
@@ -73,6 +75,7 @@ func (in *Introspect) provision(ctx caddy.Context) error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return errors.New("the endpoint URL must be an absolute http(s) URL")
 	}
+	warnIfPlainHTTP(in.logger, "the introspection endpoint", in.url)
 	in.clientID = repl.ReplaceKnown(in.ClientID, "")
 	if in.ClientSecret != "" {
 		in.clientSecret = repl.ReplaceKnown(in.ClientSecret, "")
@@ -112,7 +115,15 @@ func (in *Introspect) verify(ctx context.Context, token string) (map[string]any,
 		}
 		return a.claims, nil
 	}
-	claims, err := in.ask(ctx, token)
+	// Concurrent requests with the same uncached token share one call to
+	// the endpoint (keyed by the hash, never the token itself). The call
+	// must not end because the first of them went away: it is detached from
+	// that request's cancellation and bounded by the client timeout instead.
+	shared := context.WithoutCancel(ctx)
+	v, err, _ := in.inflight.Do(string(key[:]), func() (any, error) {
+		return in.ask(shared, token)
+	})
+	claims, _ := v.(map[string]any)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) && !e.Unavailable {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -15,6 +17,21 @@ import (
 
 // maxJWKSBytes bounds the key set body read from the network.
 const maxJWKSBytes = 1 << 20
+
+// warnIfPlainHTTP logs a warning for an http:// endpoint that is not on
+// the loopback interface: keys or token answers fetched in clear text can be
+// replaced on the way.
+func warnIfPlainHTTP(logger *zap.Logger, what, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" {
+		return
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return
+	}
+	logger.Warn(what+" is fetched over plain HTTP; use https unless the network path is trusted", zap.String("url", raw))
+}
 
 // jwksSource keeps the keys of a JWKS URL. Reads are lock-free apart from a
 // read lock; fetches are serialized and rate-limited.
@@ -35,6 +52,7 @@ type jwksSource struct {
 }
 
 func newJWKSSource(ctx caddy.Context, url string, maxAge, minRefresh time.Duration, logger *zap.Logger) *jwksSource {
+	warnIfPlainHTTP(logger, "JWKS", url)
 	s := &jwksSource{
 		url:        url,
 		client:     &http.Client{Timeout: 10 * time.Second},

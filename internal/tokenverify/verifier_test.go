@@ -514,3 +514,37 @@ func TestJWTVerifiedTokenCache(t *testing.T) {
 		t.Fatal("cache_ttl -1 still caches")
 	}
 }
+
+func TestIntrospectionCoalescesConcurrentMisses(t *testing.T) {
+	var calls atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		<-release
+		_ = json.NewEncoder(w).Encode(map[string]any{"active": true, "sub": "s"})
+	}))
+	defer srv.Close()
+	v := provisioned(t, &Verifier{Introspect: &Introspect{URL: srv.URL}})
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := v.Verify(context.Background(), "same-token")
+			errs <- err
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := calls.Load(); got != 1 {
+		t.Fatalf("endpoint calls = %d, want 1", got)
+	}
+}
