@@ -316,7 +316,7 @@ func (b *redisBackend) apply(msg redis.XMessage) {
 	if err != nil {
 		return
 	}
-	if b.lastV != 0 && v > b.lastV+1 {
+	if v > b.lastV+1 {
 		// Sequences are contiguous: a jump means trimmed, unread entries.
 		// Entries older than the newest missed one cannot be vouched for.
 		b.clock.RaiseFloor(v - 1)
