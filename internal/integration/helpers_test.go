@@ -19,11 +19,15 @@ func get(t *testing.T, client *http.Client, url string) (*http.Response, string)
 	return doRequest(t, client, http.MethodGet, url, nil, nil)
 }
 
-func doRequest(t *testing.T, client *http.Client, method, url string, body []byte, hdr http.Header) (*http.Response, string) {
+// doRequest sends a request with an optional body, headers and Host.
+func doRequest(t *testing.T, client *http.Client, method, url string, body []byte, hdr http.Header, host ...string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(host) > 0 {
+		req.Host = host[0]
 	}
 	for k, vs := range hdr {
 		req.Header[k] = vs
