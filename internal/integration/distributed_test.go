@@ -167,3 +167,45 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestDistributedRateLimit shares one rate-limit zone between two instances
+// through caddy-ratelimit's distributed mode over a storage both use (here a
+// shared file_system directory; in production any Caddy storage module all
+// instances share). Events spent at A count at B.
+func TestDistributedRateLimit(t *testing.T) {
+	storage := t.TempDir()
+	start := func() *instance {
+		port := testharness.FreePort(t)
+		caddyfile := fmt.Sprintf(`{
+	storage file_system %q
+}
+http://:%d {
+	rate_limit {
+		distributed {
+			read_interval 100ms
+			write_interval 100ms
+		}
+		zone shared {
+			key static
+			events 4
+			window 1m
+		}
+	}
+	respond "ok"
+}`, storage, port)
+		return &instance{proc: testharness.StartBinary(t, caddyfile), base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	}
+	a, b := start(), start()
+	for i := range 4 {
+		if resp, _ := doRequest(t, http.DefaultClient, "GET", a.base+"/", nil, nil); resp.StatusCode != 200 {
+			t.Fatalf("request %d at A: %d, want 200 within the limit", i+1, resp.StatusCode)
+		}
+	}
+	// Once A has written its state and B has read it (ten intervals is
+	// ample), B refuses its very first request: on its own it would allow 4.
+	time.Sleep(time.Second)
+	resp, _ := doRequest(t, http.DefaultClient, "GET", b.base+"/", nil, nil)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("B's first request after A spent the shared limit: %d (Retry-After %q), want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
