@@ -22,4 +22,10 @@ func registerCaddyfile() {
 	// file_server), so it caches what they produce.
 	httpcaddyfile.RegisterHandlerDirective("tag_cache", handlers.ParseTagCacheCaddyfile)
 	httpcaddyfile.RegisterDirectiveOrder("tag_cache", httpcaddyfile.After, "request_header")
+
+	// revalidate_webhook is terminal and must never be cached, so it runs
+	// before tag_cache (and after rate_limit, which caddy-ratelimit orders
+	// before basic_auth).
+	httpcaddyfile.RegisterHandlerDirective("revalidate_webhook", handlers.ParseRevalidateWebhookCaddyfile)
+	httpcaddyfile.RegisterDirectiveOrder("revalidate_webhook", httpcaddyfile.Before, "tag_cache")
 }

@@ -25,4 +25,6 @@ func registerModules() {
 	caddy.RegisterModule(cache.App{})
 	caddy.RegisterModule(cache.AdminAPI{})
 	caddy.RegisterModule(handlers.TagCache{})
+	// The endpoint a CMS calls to invalidate tags and paths in the app.
+	caddy.RegisterModule(handlers.RevalidateWebhook{})
 }
