@@ -25,7 +25,11 @@ func registerCaddyfile() {
 
 	// revalidate_webhook is terminal and must never be cached, so it runs
 	// before tag_cache (and after rate_limit, which caddy-ratelimit orders
-	// before basic_auth).
+	// before basic_auth). Caddy only orders plugins relative to standard
+	// directives; "after request_header" registered after tag_cache's
+	// inserts it directly behind request_header, that is just before
+	// tag_cache: request_header, revalidate_webhook, tag_cache. Keep this
+	// line below tag_cache's.
 	httpcaddyfile.RegisterHandlerDirective("revalidate_webhook", handlers.ParseRevalidateWebhookCaddyfile)
-	httpcaddyfile.RegisterDirectiveOrder("revalidate_webhook", httpcaddyfile.Before, "tag_cache")
+	httpcaddyfile.RegisterDirectiveOrder("revalidate_webhook", httpcaddyfile.After, "request_header")
 }
