@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -253,4 +254,33 @@ func TestSignatureIgnoresTokens(t *testing.T) {
 	h := signedWebhook(t, testSecret, &WebhookSignature{Preset: PresetGitHub}, &now, nil)
 	r := signedPost("/hook?tag=a&token="+testSecret, "", map[string]string{"Authorization": "Bearer " + testSecret})
 	wantError(t, serve(t, h, r), 401, "missing X-Hub-Signature-256")
+}
+
+// Two copies of one delivery arriving together: exactly one is
+// acknowledged, the other is a replay.
+func TestSignatureConcurrentReplay(t *testing.T) {
+	const secret = "concurrent-secret"
+	now := time.Now()
+	h := signedWebhook(t, secret, &WebhookSignature{Preset: PresetStripe}, &now, nil)
+	body := `{"tags":["race"]}`
+	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(body), Secret: secret, Timestamp: now})
+	const n = 16
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			rec := httptest.NewRecorder()
+			_ = h.ServeHTTP(rec, signedPost("/hook", body, map[string]string{"Stripe-Signature": signed.Header}), nil)
+			statuses <- rec.Code
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	if count[200] != 1 || count[409] != n-1 {
+		t.Fatalf("statuses %v, want one 200 and %d 409", count, n-1)
+	}
 }

@@ -160,6 +160,9 @@ func TestWebhookExample(t *testing.T) {
 	if got := jsonBody(t, a); len(got) != 1 || got["error"] != "Rate limit exceeded" {
 		t.Errorf("429 body %q", a.body)
 	}
+	if a.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("429 Cache-Control %q", a.header.Get("Cache-Control"))
+	}
 	if ra, err := strconv.Atoi(a.header.Get("Retry-After")); err != nil || ra <= 0 {
 		t.Errorf("429 Retry-After %q", a.header.Get("Retry-After"))
 	}
