@@ -246,3 +246,38 @@ func TestWebhookJSONConfig(t *testing.T) {
 	wantJSON(t, do(t, c.Client, http.MethodPost, url, "Hello, World!", sig), 200, true)
 	wantJSON(t, do(t, c.Client, http.MethodPost, url, "Hello, World!", sig), 409, false)
 }
+
+// Written in one site block with tag_cache, the webhook is ordered before
+// it: its answers never pass through the cache, so each call invalidates.
+func TestWebhookNeverCached(t *testing.T) {
+	port, upstream := testharness.FreePort(t), testharness.FreePort(t)
+	c := testharness.StartInProcess(t, fmt.Sprintf(`
+http://127.0.0.1:%d {
+	tag_cache
+	revalidate_webhook /hook {
+		secret %s
+	}
+	reverse_proxy 127.0.0.1:%d
+}
+http://127.0.0.1:%d {
+	header Cache-Control "public, s-maxage=60"
+	respond "site"
+}`, port, itSecret, upstream, upstream), "caddyfile")
+	url := fmt.Sprintf("http://127.0.0.1:%d/hook?token=%s&tag=posts", port, itSecret)
+	before := invalidations(t, c)
+	for i := range 2 {
+		a := do(t, c.Client, http.MethodGet, url, "", nil)
+		wantJSON(t, a, 200, true)
+		if cs := a.header.Get("Cache-Status"); cs != "" {
+			t.Fatalf("call %d went through the cache: Cache-Status %q", i, cs)
+		}
+	}
+	if got := invalidations(t, c); got != before+2 {
+		t.Fatalf("invalidations %d, want %d", got, before+2)
+	}
+	// The site itself is cached, so the cache is really in that route.
+	do(t, c.Client, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/", port), "", nil)
+	if cs := do(t, c.Client, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/", port), "", nil).header.Get("Cache-Status"); !strings.HasPrefix(cs, "caddy-bff; hit") {
+		t.Fatalf("site: Cache-Status %q, want a hit", cs)
+	}
+}
