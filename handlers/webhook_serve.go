@@ -19,17 +19,24 @@ import (
 
 // Outcomes of a call, as logged.
 const (
-	outcomeRevalidated   = "revalidated"
-	outcomeOptions       = "options"
-	outcomeMethod        = "method_not_allowed"
-	outcomeUnauthorized  = "unauthorized"
-	outcomeReplayed      = "replayed"
-	outcomeBadRequest    = "bad_request"
-	outcomeBodyTooLarge  = "body_too_large"
-	outcomeNotRecorded   = "not_recorded"
-	sourceWebhook        = "webhook"
-	webhookLogMessage    = "revalidate_webhook"
-	webhookUnavailableMs = "the cache could not record the invalidation; retry later"
+	outcomeRevalidated  = "revalidated"
+	outcomeOptions      = "options"
+	outcomeMethod       = "method_not_allowed"
+	outcomeUnauthorized = "unauthorized"
+	outcomeReplayed     = "replayed"
+	outcomeBadRequest   = "bad_request"
+	outcomeBodyTooLarge = "body_too_large"
+	outcomeNotRecorded  = "not_recorded"
+)
+
+const (
+	// sourceWebhook tells the app's logs and events who invalidated.
+	sourceWebhook = "webhook"
+	// webhookLogMessage is the message of the one log line per call.
+	webhookLogMessage = "revalidate_webhook"
+	// webhookUnavailableMsg is all a caller learns of a backend failure:
+	// the cause may name internal hosts and is only logged.
+	webhookUnavailableMsg = "the cache could not record the invalidation; retry later"
 )
 
 // webhookResult is what one call came to: the answer to write and what to
@@ -95,26 +102,24 @@ func (h *RevalidateWebhook) process(w http.ResponseWriter, r *http.Request) webh
 	q, queryErr := url.ParseQuery(r.URL.RawQuery)
 
 	var body []byte
-	readBody := func() *webhookResult {
-		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBodySize))
+	read := func() bool {
+		var err error
+		body, err = h.readBody(w, r)
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooLarge):
-			out := fail(http.StatusRequestEntityTooLarge, outcomeBodyTooLarge, "body is larger than %d bytes", h.MaxBodySize)
-			return &out
+			fail(http.StatusRequestEntityTooLarge, outcomeBodyTooLarge, "body is larger than %d bytes", h.MaxBodySize)
 		case err != nil:
-			out := fail(http.StatusBadRequest, outcomeBadRequest, "reading body: %v", err)
-			return &out
+			fail(http.StatusBadRequest, outcomeBadRequest, "reading body: %v", err)
 		}
-		body = b
-		return nil
+		return err == nil
 	}
 
 	var claimed string
 	if h.verifier != nil {
 		// The signature covers the raw body: read it before anything else.
-		if out := readBody(); out != nil {
-			return *out
+		if !read() {
+			return res
 		}
 		res.auth = "signature:" + h.Signature.Preset
 		id, err := h.verifier.verify(r, body, now)
@@ -136,8 +141,8 @@ func (h *RevalidateWebhook) process(w http.ResponseWriter, r *http.Request) webh
 		}
 		// Only authenticated callers get their body read.
 		if r.Method == http.MethodPost {
-			if out := readBody(); out != nil {
-				return *out
+			if !read() {
+				return res
 			}
 		}
 	}
@@ -148,6 +153,12 @@ func (h *RevalidateWebhook) process(w http.ResponseWriter, r *http.Request) webh
 		h.replay.release(claimed)
 	}
 	return res
+}
+
+// readBody reads the whole body, refusing one larger than MaxBodySize with
+// an *http.MaxBytesError.
+func (h *RevalidateWebhook) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBodySize))
 }
 
 // record gathers the tags, paths and mode of an authenticated call and has
@@ -222,7 +233,7 @@ func (h *RevalidateWebhook) record(r *http.Request, q url.Values, queryErr error
 	case err != nil:
 		// The cause may name internal hosts: it is logged, not sent.
 		res.cause = err
-		return fail(http.StatusServiceUnavailable, outcomeNotRecorded, webhookUnavailableMs)
+		return fail(http.StatusServiceUnavailable, outcomeNotRecorded, webhookUnavailableMsg)
 	}
 	res.status, res.outcome, res.clock = http.StatusOK, outcomeRevalidated, clock
 	return res
