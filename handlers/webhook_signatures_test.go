@@ -20,10 +20,11 @@ import (
 )
 
 // Every preset is checked against signatures made elsewhere: Stripe's own
-// test-payload generator, the Standard Webhooks and GitHub published test
-// vectors, and, for Shopify, Sanity, Contentful and the generic HMAC, the
-// vendor's documented algorithm written out independently here (the signed
-// string spelled literally, not built by the production code).
+// test-payload generator, the Standard Webhooks, GitHub and @sanity/webhook
+// published test vectors, and, for Shopify, Sanity, Contentful and the
+// generic HMAC, the vendor's documented algorithm written out independently
+// here (the signed string spelled literally, not built by the production
+// code).
 
 // signedWebhook provisions a webhook with a signature preset and a clock
 // the test controls.
@@ -282,5 +283,49 @@ func TestSignatureConcurrentReplay(t *testing.T) {
 	}
 	if count[200] != 1 || count[409] != n-1 {
 		t.Fatalf("statuses %v, want one 200 and %d 409", count, n-1)
+	}
+}
+
+// The published test vectors of @sanity/webhook, Sanity's own toolkit.
+func TestSignatureSanityVendorVectors(t *testing.T) {
+	vectors := []struct{ secret, body, header string }{
+		{"test", `{"_id":"resume"}`, "t=1633519811129,v1=tLa470fx7qkLLEcMOcEUFuBbRSkGujyskxrNXcoh0N0"},
+		{"try-me", `{"title":"GROQ-Hooks are neat"}`, "t=1633518820676, v1=e7C9h2sfbFfc4V7TEz7PSOp4IoNzl0UdVsBV-1wgdeA"},
+	}
+	for _, v := range vectors {
+		ms, _ := strconv.ParseInt(v.header[2:15], 10, 64)
+		now := time.UnixMilli(ms).Add(time.Second)
+		h := signedWebhook(t, v.secret, &WebhookSignature{Preset: PresetSanity}, &now, &RevalidateWebhook{IgnoreBody: true})
+		// The vector's timestamp one millisecond off does not verify.
+		off := strings.Replace(v.header, v.header[2:15], strconv.FormatInt(ms-1, 10), 1)
+		wantError(t, serve(t, h, signedPost("/hook?tag=sanity", v.body, map[string]string{"Sanity-Webhook-Signature": off})), 401, "does not match")
+		wantStatus(t, serve(t, h, signedPost("/hook?tag=sanity", v.body, map[string]string{"Sanity-Webhook-Signature": v.header})), 200, true)
+	}
+}
+
+// With a query string, the canonical path is the toolkit's: the query
+// escaped as one component, then the whole target URI-encoded, so
+// "/api/revalidate?tag=extra" is signed as "/api/revalidate?tag%253Dextra".
+func TestSignatureContentfulQuery(t *testing.T) {
+	const secret = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+	now := time.Now()
+	h := signedWebhook(t, secret, &WebhookSignature{Preset: PresetContentful}, &now, &RevalidateWebhook{IgnoreBody: true})
+	ms := strconv.FormatInt(now.UnixMilli(), 10)
+	body := `{"sys":{"id":"x"}}`
+	canonical := "POST\n/api/revalidate?tag%253Dextra\n" +
+		"x-contentful-signed-headers:x-contentful-signed-headers,x-contentful-timestamp;" +
+		"x-contentful-timestamp:" + ms + "\n" + body
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(canonical))
+	headers := map[string]string{
+		"X-Contentful-Signature":      hex.EncodeToString(m.Sum(nil)),
+		"X-Contentful-Timestamp":      ms,
+		"X-Contentful-Signed-Headers": "x-contentful-signed-headers,x-contentful-timestamp",
+	}
+	wantError(t, serve(t, h, signedPost("/api/revalidate?tag=other", body, headers)), 401, "does not match")
+	rep := serve(t, h, signedPost("/api/revalidate?tag=extra", body, headers))
+	wantStatus(t, rep, 200, true)
+	if fmt.Sprint(rep.body["tags"]) != "[extra]" {
+		t.Errorf("tags %v", rep.body["tags"])
 	}
 }
