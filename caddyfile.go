@@ -32,4 +32,25 @@ func registerCaddyfile() {
 	// line below tag_cache's.
 	httpcaddyfile.RegisterHandlerDirective("revalidate_webhook", handlers.ParseRevalidateWebhookCaddyfile)
 	httpcaddyfile.RegisterDirectiveOrder("revalidate_webhook", httpcaddyfile.After, "request_header")
+
+	httpcaddyfile.RegisterHandlerDirective("session_callback", handlers.ParseSessionCallback)
+	httpcaddyfile.RegisterHandlerDirective("session_logout", handlers.ParseSessionLogout)
+	// The session handlers answer their own path, like respond, but they are
+	// ordered before handle (after the request-shaping directives and
+	// forward_auth/basic_auth) so that a site's catch-all `handle { ... }`
+	// or reverse_proxy never shadows the callback path: they are always
+	// given a path matcher in practice, so running them early costs
+	// nothing elsewhere. rate_limit, which users order themselves (usually
+	// before basic_auth), still runs first.
+	httpcaddyfile.RegisterDirectiveOrder("session_callback", httpcaddyfile.Before, "handle")
+	httpcaddyfile.RegisterDirectiveOrder("session_logout", httpcaddyfile.Before, "handle")
+
+	httpcaddyfile.RegisterDirective("auth_proxy", handlers.ParseAuthProxyDirective)
+	// auth_proxy plays the part of a Next.js proxy.ts (middleware.ts), which
+	// runs after next.config's headers and redirects but before its rewrites
+	// and every route: so it goes after header, redir and method, and before
+	// rewrite, uri, try_files, the other auth handlers, tag_cache and every
+	// handler that answers (reverse_proxy, respond, file_server). Its matcher
+	// therefore sees the path the client asked for, as Next.js matchers do.
+	httpcaddyfile.RegisterDirectiveOrder("auth_proxy", httpcaddyfile.Before, "rewrite")
 }

@@ -1,16 +1,15 @@
-package caddybff_test
+package caddybff
 
 import (
 	"testing"
 
-	_ "github.com/caddy-bff/caddy-bff"
-	"github.com/caddy-bff/caddy-bff/internal/testharness"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
-	_ "github.com/mholt/caddy-ratelimit"
+
+	"github.com/caddy-bff/caddy-bff/internal/testharness"
 )
 
 // TestCaddyfileAdapt adapts every testdata/caddyfile_adapt/*.caddytest file
-// and compares the result with the JSON (or error) it expects.
+// and compares the result with the JSON (or the adapt-time error) it holds.
 func TestCaddyfileAdapt(t *testing.T) {
 	testharness.RunAdaptTests(t, "testdata/caddyfile_adapt/*.caddytest")
 }

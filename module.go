@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddy-bff/caddy-bff/cache"
 	"github.com/caddy-bff/caddy-bff/handlers"
+	"github.com/caddy-bff/caddy-bff/matchers"
 )
 
 func init() {
@@ -27,4 +28,12 @@ func registerModules() {
 	caddy.RegisterModule(handlers.TagCache{})
 	// The endpoint a CMS calls to invalidate tags and paths in the app.
 	caddy.RegisterModule(handlers.RevalidateWebhook{})
+
+	// Session handlers, auth gating and Next.js-style matchers.
+	caddy.RegisterModule(handlers.SessionCallback{})
+	caddy.RegisterModule(handlers.SessionLogout{})
+	caddy.RegisterModule(handlers.AuthProxy{})
+	caddy.RegisterModule(matchers.MatchPathPattern{})
+	caddy.RegisterModule(matchers.MatchCookie{})
+	caddy.RegisterModule(matchers.MatchAuthenticated{})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyevents"
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 )
 
@@ -21,8 +22,9 @@ type App struct {
 	// whatever its freshness; it also bounds how long the tag clock
 	// remembers invalidations. Default: 24h.
 	MaxRetention caddy.Duration `json:"max_retention,omitempty"`
-	// KeepStale is how long an entry with validators is kept after it goes
-	// stale, so that a 304 can refresh it. Default: 10m.
+	// KeepStale is how long an entry is kept after it goes stale, so that a
+	// 304 can refresh it, or it can answer while the origin is unreachable
+	// (unless the response forbids serving it stale). Default: 10m.
 	KeepStale caddy.Duration `json:"keep_stale,omitempty"`
 	// MaxTags bounds the tag clock's records; beyond it the oldest half is
 	// folded into a floor that conservatively expires older entries.
@@ -31,6 +33,10 @@ type App struct {
 	// Stores are additional named stores with their own budgets, chosen by a
 	// handler's `store` field. Each has its own tag clock.
 	Stores map[string]*StoreOptions `json:"stores,omitempty"`
+	// Redis turns on distributed mode: invalidations are recorded in Redis
+	// and reach every instance sharing it, and entries can be shared too.
+	// Without it the cache is the embedded, single-instance default.
+	Redis *RedisConfig `json:"redis,omitempty"`
 
 	stores map[string]*Store
 	keys   []string
@@ -125,6 +131,16 @@ func (a *App) Provision(ctx caddy.Context) error {
 
 func (a *App) loadStore(ctx caddy.Context, name string, size int64) (*Store, error) {
 	key := "tag_cache/store/" + name
+	var redisOpts *redis.Options
+	if a.Redis != nil {
+		// A distributed store is a different thing from a local one: a
+		// reload that changes the Redis settings builds new stores.
+		key += "@redis:" + a.Redis.identity()
+		var err error
+		if redisOpts, err = a.Redis.provision(caddy.NewReplacer()); err != nil {
+			return nil, err
+		}
+	}
 	val, loaded, err := storePool.LoadOrNew(key, func() (caddy.Destructor, error) {
 		store, err := NewStore(name, StoreConfig{
 			MaxSize:      uint64(size),
@@ -136,6 +152,13 @@ func (a *App) loadStore(ctx caddy.Context, name string, size int64) (*Store, err
 			return nil, err
 		}
 		bg, cancel := context.WithCancel(context.Background())
+		if redisOpts != nil {
+			rb := newRedisBackend(a.Redis, redisOpts, name, store.clock, time.Duration(a.MaxRetention), a.logger)
+			store.backend, store.redis = rb, rb
+			if rb.shared != nil {
+				go rb.shared.writeLoop(bg)
+			}
+		}
 		go store.maintain(bg)
 		return &pooledStore{store: store, cancel: cancel}, nil
 	})

@@ -32,6 +32,13 @@ func ParseDirectives(h http.Header, field string) Directives {
 			name, arg, _ := strings.Cut(member, "=")
 			name = strings.ToLower(strings.TrimSpace(name))
 			arg = strings.TrimSpace(arg)
+			if field == "Surrogate-Control" {
+				// Surrogate-Control members may carry a ";target" suffix
+				// (Edge Architecture 1.0); this cache obeys every target.
+				if i := strings.IndexByte(arg, ';'); i >= 0 && !strings.HasPrefix(arg, "\"") {
+					arg = strings.TrimSpace(arg[:i])
+				}
+			}
 			if len(arg) >= 2 && arg[0] == '"' && arg[len(arg)-1] == '"' {
 				arg = arg[1 : len(arg)-1]
 			}

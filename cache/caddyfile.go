@@ -21,6 +21,24 @@ import (
 //	        store <name> {
 //	            max_size <size>
 //	        }
+//	        redis <url> {
+//	            username        <user>
+//	            password        <password>
+//	            db              <n>
+//	            tls
+//	            tls_server_name <name>
+//	            key_prefix      <prefix>
+//	            dial_timeout    <duration>
+//	            read_timeout    <duration>
+//	            write_timeout   <duration>
+//	            pool_size       <n>
+//	            max_feed_lag    <duration>
+//	            feed_max_len    <n>
+//	            shared_entries {
+//	                max_item_size <size>
+//	                ttl           <duration>
+//	            }
+//	        }
 //	    }
 //	}
 func ParseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
@@ -102,6 +120,15 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				a.Stores = make(map[string]*StoreOptions)
 			}
 			a.Stores[name] = opts
+		case "redis":
+			if a.Redis != nil {
+				return d.Err("redis given twice")
+			}
+			cfg, err := parseRedis(d)
+			if err != nil {
+				return err
+			}
+			a.Redis = cfg
 		default:
 			return d.Errf("unrecognized tag_cache option %q", d.Val())
 		}
@@ -125,3 +152,102 @@ func parseSize(d *caddyfile.Dispenser) (int64, error) {
 }
 
 var _ caddyfile.Unmarshaler = (*App)(nil)
+
+func parseRedis(d *caddyfile.Dispenser) (*RedisConfig, error) {
+	cfg := new(RedisConfig)
+	if !d.NextArg() {
+		return nil, d.Err("redis needs a URL, such as redis://localhost:6379")
+	}
+	cfg.URL = d.Val()
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		name := d.Val()
+		switch name {
+		case "username", "password", "tls_server_name", "key_prefix":
+			if !d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			switch name {
+			case "username":
+				cfg.Username = d.Val()
+			case "password":
+				cfg.Password = d.Val()
+			case "tls_server_name":
+				cfg.TLSServerName = d.Val()
+			case "key_prefix":
+				cfg.KeyPrefix = d.Val()
+			}
+		case "db", "pool_size", "feed_max_len":
+			if !d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			n, err := strconv.Atoi(d.Val())
+			if err != nil || n < 0 || (n == 0 && name != "db") {
+				return nil, d.Errf("%s: %q is not a valid number", name, d.Val())
+			}
+			switch name {
+			case "db":
+				cfg.DB = &n
+			case "pool_size":
+				cfg.PoolSize = n
+			case "feed_max_len":
+				cfg.FeedMaxLen = int64(n)
+			}
+		case "tls":
+			if d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			cfg.TLS = true
+		case "dial_timeout", "read_timeout", "write_timeout", "max_feed_lag":
+			if !d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(d.Val())
+			if err != nil || dur <= 0 {
+				return nil, d.Errf("%s: %q is not a positive duration", name, d.Val())
+			}
+			switch name {
+			case "dial_timeout":
+				cfg.DialTimeout = caddy.Duration(dur)
+			case "read_timeout":
+				cfg.ReadTimeout = caddy.Duration(dur)
+			case "write_timeout":
+				cfg.WriteTimeout = caddy.Duration(dur)
+			case "max_feed_lag":
+				cfg.MaxFeedLag = caddy.Duration(dur)
+			}
+		case "shared_entries":
+			if d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			se := new(SharedEntriesConfig)
+			for n2 := d.Nesting(); d.NextBlock(n2); {
+				switch d.Val() {
+				case "max_item_size":
+					size, err := parseSize(d)
+					if err != nil {
+						return nil, err
+					}
+					se.MaxItemSize = size
+				case "ttl":
+					if !d.NextArg() {
+						return nil, d.ArgErr()
+					}
+					dur, err := caddy.ParseDuration(d.Val())
+					if err != nil || dur <= 0 {
+						return nil, d.Errf("ttl: %q is not a positive duration", d.Val())
+					}
+					se.TTL = caddy.Duration(dur)
+				default:
+					return nil, d.Errf("unrecognized shared_entries option %q", d.Val())
+				}
+			}
+			cfg.SharedEntries = se
+		default:
+			return nil, d.Errf("unrecognized redis option %q", name)
+		}
+	}
+	return cfg, nil
+}

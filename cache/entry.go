@@ -54,6 +54,7 @@ type Entry struct {
 	VaryNames []string
 
 	varyMarker bool
+	fromShared bool // loaded from the shared second level: not written back
 	ttl        time.Duration
 	size       uint32
 }
@@ -103,14 +104,11 @@ func (e *Entry) HasValidators() bool {
 }
 
 // retention is how long the entry is worth keeping: its freshness plus the
-// longest window in which it can still be served stale or revalidated. An
-// entry with validators is kept a while after it goes stale so a 304 can
-// refresh it instead of a full fetch.
+// longest window in which it can still be used stale. Every entry is kept
+// keepStale after it goes stale: with validators a 304 can refresh it
+// instead of a full fetch, and without them it can still answer while the
+// origin is unreachable. The memory budget evicts it sooner if needed.
 func (e *Entry) retention(now time.Time, keepStale time.Duration) time.Duration {
 	fresh := max(e.Freshness(now), 0)
-	extra := max(e.StaleWhileRevalidate, e.StaleIfError)
-	if e.HasValidators() || e.NoCache {
-		extra = max(extra, keepStale)
-	}
-	return fresh + extra
+	return fresh + max(e.StaleWhileRevalidate, e.StaleIfError, keepStale)
 }

@@ -50,6 +50,13 @@ var heuristicallyCacheable = map[int]bool{
 	404: true, 405: true, 410: true, 414: true, 501: true,
 }
 
+// understoodStatus are the status codes whose caching semantics this cache
+// implements, for must-understand (RFC 9111 section 5.2.2.3).
+var understoodStatus = map[int]bool{
+	200: true, 203: true, 204: true, 300: true, 301: true, 302: true, 303: true,
+	307: true, 308: true, 404: true, 405: true, 410: true, 414: true, 501: true,
+}
+
 // EffectiveDirectives returns the directives that govern caching of h: the
 // first valid targeted field, else Cache-Control.
 func (p *Policy) EffectiveDirectives(h http.Header) Directives {
@@ -83,6 +90,9 @@ func (p *Policy) Judge(req *http.Request, status int, h http.Header, responseTim
 	}
 	if len(h.Values("Set-Cookie")) > 0 && !p.AllowSetCookie {
 		return Decision{Reason: "set-cookie"}
+	}
+	if cc.Has("must-understand") && !understoodStatus[status] {
+		return Decision{Reason: "must-understand"}
 	}
 	_, hasSMaxAge := cc.Seconds("s-maxage")
 	d := Decision{

@@ -20,6 +20,9 @@ type Store struct {
 	entries *otter.Cache[string, *Entry]
 	clock   *TagClock
 	backend Backend
+	// redis is the distributed backend when there is one; its shared
+	// second level, if configured, is consulted after local misses.
+	redis *redisBackend
 
 	maxRetention time.Duration
 	keepStale    time.Duration
@@ -151,7 +154,36 @@ func (s *Store) Put(e *Entry) bool {
 	}
 	s.entries.Set(e.Key, e)
 	s.stats.stores.Add(1)
+	if s.redis != nil && s.redis.shared != nil && !e.fromShared {
+		s.redis.shared.offer(e)
+	}
 	return true
+}
+
+// LookupShared looks r up in the shared second level after a local miss.
+// An entry found there is checked against the tag records in Redis and the
+// local clock, then kept locally. It returns nil when there is no second
+// level, nothing usable in it, or Redis does not answer in time.
+func (s *Store) LookupShared(ctx context.Context, r *http.Request) *Entry {
+	if s.redis == nil || s.redis.shared == nil || !s.backend.Trustworthy() {
+		return nil
+	}
+	e, err := s.redis.shared.get(ctx, r)
+	if err != nil || e == nil {
+		return nil
+	}
+	if s.clock.Check(e.Clock, e.Tags) != Valid {
+		return nil
+	}
+	hard, soft, err := s.redis.tagState(ctx, e.Tags)
+	if err != nil || hard > e.Clock || soft > e.Clock {
+		return nil
+	}
+	e.fromShared = true
+	if !s.Put(e) {
+		return nil
+	}
+	return e
 }
 
 // Holds reports whether anything is stored under the primary key.
@@ -203,8 +235,8 @@ func (s *Store) InvalidateTags(ctx context.Context, all []string, mode Mode) (ui
 // cannot trust any entry as fresh (design invariant 3).
 func (s *Store) Validity(e *Entry) Validity {
 	v := s.clock.Check(e.Clock, e.Tags)
-	if v == Valid && !s.backend.Trustworthy() {
-		return SoftInvalidated
+	if v != HardInvalidated && !s.backend.Trustworthy() {
+		return Unverified
 	}
 	return v
 }
@@ -255,6 +287,10 @@ func (s *Store) maintain(ctx context.Context) {
 		}
 	}
 }
+
+// Close stops the background work of a store made with NewStore. Stores of
+// the tag_cache app are closed by its usage pool instead.
+func (s *Store) Close() { s.close() }
 
 // close stops the store's background work.
 func (s *Store) close() {

@@ -34,6 +34,10 @@ const (
 	SoftInvalidated
 	// HardInvalidated entries must not be used at all.
 	HardInvalidated
+	// Unverified entries may be valid but the instance cannot tell (its
+	// invalidation feed is lost): they are used only after a successful
+	// revalidation with the origin.
+	Unverified
 )
 
 // TagClock records, for each tag, the clock value of its last hard and soft
@@ -47,7 +51,10 @@ const (
 type TagClock struct {
 	seq   atomic.Uint64
 	floor atomic.Uint64 // entries whose clock is below floor are unusable
-	seed  maphash.Seed
+	count atomic.Int64  // tag records held, kept so Apply's bound check is O(1)
+	// shrinking lets one goroutine at a time fold records into the floor.
+	shrinking sync.Mutex
+	seed      maphash.Seed
 
 	shards [clockShards]clockShard
 
@@ -109,7 +116,10 @@ func (c *TagClock) Apply(tags []string, mode Mode, v uint64) {
 	for _, tag := range tags {
 		s := c.shard(tag)
 		s.mu.Lock()
-		rec := s.records[tag]
+		rec, existed := s.records[tag]
+		if !existed {
+			c.count.Add(1)
+		}
 		if mode == ModeStale {
 			rec.soft = max(rec.soft, v)
 		} else {
@@ -119,8 +129,9 @@ func (c *TagClock) Apply(tags []string, mode Mode, v uint64) {
 		s.records[tag] = rec
 		s.mu.Unlock()
 	}
-	if c.Len() > c.maxTags {
+	if c.count.Load() > int64(c.maxTags) && c.shrinking.TryLock() {
 		c.shrink()
+		c.shrinking.Unlock()
 	}
 }
 
@@ -169,16 +180,7 @@ func (c *TagClock) Check(clock uint64, tags []string) Validity {
 }
 
 // Len returns the number of tag records held.
-func (c *TagClock) Len() int {
-	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.RLock()
-		n += len(s.records)
-		s.mu.RUnlock()
-	}
-	return n
-}
+func (c *TagClock) Len() int { return int(c.count.Load()) }
 
 // Prune drops records older than horizon: no stored entry can have started
 // its fetch before them, because entries are never kept longer than horizon
@@ -192,6 +194,7 @@ func (c *TagClock) Prune(horizon time.Duration) int {
 		for tag, rec := range s.records {
 			if rec.at.Before(cutoff) {
 				delete(s.records, tag)
+				c.count.Add(-1)
 				dropped++
 			}
 		}
@@ -226,6 +229,7 @@ func (c *TagClock) shrink() {
 		for tag, rec := range s.records {
 			if max(rec.hard, rec.soft) <= cut {
 				delete(s.records, tag)
+				c.count.Add(-1)
 			}
 		}
 		s.mu.Unlock()

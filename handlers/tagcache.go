@@ -42,7 +42,8 @@ type TagCache struct {
 	// to the client unstored. Default: 16 MiB.
 	MaxItemSize int64 `json:"max_item_size,omitempty"`
 	// TargetedFields are the targeted cache-control fields obeyed before
-	// Cache-Control (RFC 9213), in order. Default: ["CDN-Cache-Control"].
+	// Cache-Control (RFC 9213), in order. Default: ["CDN-Cache-Control",
+	// "Surrogate-Control"].
 	TargetedFields []string `json:"targeted_fields,omitempty"`
 	// CacheName identifies this cache in the Cache-Status header (RFC 9211).
 	// Default: "caddy-bff".
@@ -103,7 +104,25 @@ func (TagCache) CaddyModule() caddy.ModuleInfo {
 
 // Provision sets defaults and finds the store in the tag_cache app.
 func (h *TagCache) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
+	if err := h.setup(ctx.Logger()); err != nil {
+		return err
+	}
+	appIface, err := ctx.App("tag_cache")
+	if err != nil {
+		return fmt.Errorf("loading tag_cache app: %v", err)
+	}
+	app, ok := appIface.(StoreProvider)
+	if !ok {
+		return fmt.Errorf("tag_cache app is %T, which provides no stores", appIface)
+	}
+	h.store, err = app.Store(h.Store)
+	return err
+}
+
+// setup applies defaults and builds the policy; everything Provision does
+// except finding the store.
+func (h *TagCache) setup(logger *zap.Logger) error {
+	h.logger = logger
 	h.now = time.Now
 	if len(h.TagHeaders) == 0 {
 		h.TagHeaders = DefaultTagHeaders
@@ -112,7 +131,7 @@ func (h *TagCache) Provision(ctx caddy.Context) error {
 		h.MaxItemSize = DefaultMaxItemSize
 	}
 	if h.TargetedFields == nil {
-		h.TargetedFields = []string{"CDN-Cache-Control"}
+		h.TargetedFields = []string{"CDN-Cache-Control", "Surrogate-Control"}
 	}
 	if h.CacheName == "" {
 		h.CacheName = DefaultCacheName
@@ -137,16 +156,7 @@ func (h *TagCache) Provision(ctx caddy.Context) error {
 		AllowSetCookie: h.AllowSetCookie,
 		AllowPrivate:   h.AllowPrivate,
 	}
-	appIface, err := ctx.App("tag_cache")
-	if err != nil {
-		return fmt.Errorf("loading tag_cache app: %v", err)
-	}
-	app, ok := appIface.(StoreProvider)
-	if !ok {
-		return fmt.Errorf("tag_cache app is %T, which provides no stores", appIface)
-	}
-	h.store, err = app.Store(h.Store)
-	return err
+	return nil
 }
 
 // StoreProvider is what handlers need of the tag_cache app.

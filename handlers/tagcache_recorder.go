@@ -29,8 +29,12 @@ type fillRecorder struct {
 	written    int64
 }
 
+// newFillRecorder starts from the headers already set on the client's
+// response by the handlers that ran before tag_cache (such as the `header`
+// directive), so they take part in the storage decision exactly as they
+// would reach the client.
 func newFillRecorder(client http.ResponseWriter, limit int64, decide func(int) bool) *fillRecorder {
-	return &fillRecorder{client: client, header: make(http.Header), limit: limit, decide: decide}
+	return &fillRecorder{client: client, header: client.Header().Clone(), limit: limit, decide: decide}
 }
 
 func (r *fillRecorder) Header() http.Header { return r.header }

@@ -13,10 +13,9 @@ import (
 // and this cache's Cache-Status, a 304 when the client's own conditional
 // request matches, and no body for HEAD.
 func (h *TagCache) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.Entry, now time.Time, cacheStatus string) error {
+	// Headers set by handlers that ran before tag_cache stay; the stored
+	// ones take precedence.
 	header := w.Header()
-	for k := range header {
-		delete(header, k)
-	}
 	for k, vs := range e.Header {
 		header[k] = append([]string(nil), vs...)
 	}
@@ -31,6 +30,15 @@ func (h *TagCache) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.E
 		}
 		w.WriteHeader(http.StatusNotModified)
 		return nil
+	}
+	if e.Status == http.StatusOK && r.Method == http.MethodGet {
+		if start, end, ok := singleRange(r, e); ok {
+			header.Set("Content-Range", "bytes "+strconv.Itoa(start)+"-"+strconv.Itoa(end)+"/"+strconv.Itoa(len(e.Body)))
+			header.Set("Content-Length", strconv.Itoa(end-start+1))
+			w.WriteHeader(http.StatusPartialContent)
+			_, err := w.Write(e.Body[start : end+1])
+			return err
+		}
 	}
 	header.Set("Content-Length", strconv.Itoa(len(e.Body)))
 	w.WriteHeader(e.Status)
@@ -71,7 +79,11 @@ func notModified(r *http.Request, stored http.Header) bool {
 	}
 	lm, err := http.ParseTime(stored.Get("Last-Modified"))
 	if err != nil {
-		return false
+		// Without Last-Modified, the Date is the latest time the
+		// representation is known to be unchanged since.
+		if lm, err = http.ParseTime(stored.Get("Date")); err != nil {
+			return false
+		}
 	}
 	return !lm.After(since)
 }
@@ -122,4 +134,45 @@ func sfString(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// singleRange parses a single satisfiable byte range of the request against
+// the stored body (RFC 9110 section 14.1.2). Multiple ranges, unsatisfiable
+// ones and If-Range that does not match are answered with the full body,
+// which RFC 9110 always allows.
+func singleRange(r *http.Request, e *cache.Entry) (start, end int, ok bool) {
+	spec, found := strings.CutPrefix(r.Header.Get("Range"), "bytes=")
+	if !found || strings.Contains(spec, ",") || len(e.Body) == 0 {
+		return 0, 0, false
+	}
+	if ifRange := r.Header.Get("If-Range"); ifRange != "" {
+		etag := e.Header.Get("ETag")
+		if etag == "" || strings.HasPrefix(etag, "W/") || ifRange != etag {
+			return 0, 0, false
+		}
+	}
+	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
+	if !found {
+		return 0, 0, false
+	}
+	size := len(e.Body)
+	if first == "" {
+		n, err := strconv.Atoi(last)
+		if err != nil || n <= 0 {
+			return 0, 0, false
+		}
+		return max(size-n, 0), size - 1, true
+	}
+	start, err := strconv.Atoi(first)
+	if err != nil || start < 0 || start >= size {
+		return 0, 0, false
+	}
+	end = size - 1
+	if last != "" {
+		if end, err = strconv.Atoi(last); err != nil || end < start {
+			return 0, 0, false
+		}
+		end = min(end, size-1)
+	}
+	return start, end, true
 }

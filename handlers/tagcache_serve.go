@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -49,6 +50,16 @@ func (h *TagCache) serveCacheable(w http.ResponseWriter, r *http.Request, next c
 	lr.noCache = lr.cc.Has("no-cache") || (lr.cc == nil && hasPragmaNoCache(r.Header))
 
 	entry, varyMiss := h.store.Lookup(r)
+	if entry == nil && !lr.auth && !lr.noCache {
+		entry = h.lookupShared(r)
+		if entry != nil {
+			now := h.now()
+			if fresh := entry.Freshness(now); fresh > 0 && !entry.NoCache && h.acceptableFresh(lr.cc, entry.Age(now), fresh) {
+				h.store.RecordHit()
+				return h.serveEntry(w, r, entry, now, h.status("hit", fresh, entry.Key, "detail=shared"))
+			}
+		}
+	}
 	validity := cache.Valid
 	if entry != nil {
 		validity = h.store.Validity(entry)
@@ -74,6 +85,14 @@ func (h *TagCache) serveCacheable(w http.ResponseWriter, r *http.Request, next c
 	age := entry.Age(now)
 	freshness := entry.Lifetime - age
 	soft := validity == cache.SoftInvalidated
+	if validity == cache.Unverified {
+		// The invalidation feed is lost: nothing is served from memory
+		// without the origin's word (design invariant 3).
+		if lr.cc.Has("only-if-cached") {
+			return h.gatewayTimeout(w, lr)
+		}
+		return h.revalidate(w, r, next, lr, entry)
+	}
 
 	if !lr.noCache && !entry.NoCache && !soft && freshness > 0 && h.acceptableFresh(lr.cc, age, freshness) {
 		h.store.RecordHit()
@@ -100,6 +119,17 @@ func (h *TagCache) serveCacheable(w http.ResponseWriter, r *http.Request, next c
 	}
 	return h.revalidate(w, r, next, lr, entry)
 }
+
+// lookupShared consults the shared second level (distributed mode) after a
+// local miss, bounded so a slow Redis only costs a short wait.
+func (h *TagCache) lookupShared(r *http.Request) *cache.Entry {
+	ctx, cancel := context.WithTimeout(r.Context(), sharedLookupTimeout)
+	defer cancel()
+	return h.store.LookupShared(ctx, r)
+}
+
+// sharedLookupTimeout bounds a second-level lookup.
+const sharedLookupTimeout = 250 * time.Millisecond
 
 // acceptableFresh applies the request's max-age and min-fresh.
 func (h *TagCache) acceptableFresh(cc cache.Directives, age, freshness time.Duration) bool {
@@ -181,7 +211,8 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	clockAtStart := h.store.Clock().Now()
 	requestTime := h.now()
 	upstreamReq := r
-	if stale != nil {
+	conditional := stale != nil && stale.HasValidators()
+	if conditional {
 		upstreamReq = conditionalRequest(r, stale)
 		h.store.RecordRevalidation()
 	}
@@ -189,7 +220,7 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	var stored *cache.Entry
 	var rec *fillRecorder
 	rec = newFillRecorder(w, h.MaxItemSize, func(status int) bool {
-		if stale != nil && (status == http.StatusNotModified || h.canServeStaleOnError(lr, stale, status)) {
+		if stale != nil && ((conditional && status == http.StatusNotModified) || h.canServeStaleOnError(lr, stale, status)) {
 			return false // the cache answers from the stale entry instead
 		}
 		return true
@@ -213,7 +244,7 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	responseTime := h.now()
 
 	if stale != nil && !rec.streaming && rec.wroteHead {
-		if rec.status == http.StatusNotModified {
+		if conditional && rec.status == http.StatusNotModified {
 			stored = h.refreshFrom304(r, stale, rec.snapshot, clockAtStart, requestTime, responseTime)
 			served := stored
 			if served == nil {
@@ -255,6 +286,11 @@ func storedWord(stored bool) string {
 func (h *TagCache) canServeStaleOnError(lr lookupRequest, stale *cache.Entry, status int) bool {
 	if status < 500 || stale.MustRevalidate || stale.NoCache {
 		return false
+	}
+	if status == http.StatusBadGateway || status == http.StatusGatewayTimeout {
+		// The origin could not be reached: the cache is disconnected, when
+		// RFC 9111 section 4.2.4 lets it serve stale rather than fail.
+		return true
 	}
 	staleness := -stale.Freshness(h.now())
 	if staleness <= stale.StaleIfError {
@@ -305,10 +341,7 @@ func (h *TagCache) newEntry(r *http.Request, status int, header http.Header, bod
 	if err != nil {
 		date = responseTime
 	}
-	ageValue := time.Duration(0)
-	if secs, err := strconv.ParseInt(header.Get("Age"), 10, 64); err == nil && secs > 0 {
-		ageValue = time.Duration(secs) * time.Second
-	}
+	ageValue := parseAge(header)
 	return &cache.Entry{
 		Key:                  cache.VariantKey(primary, varyNames, r),
 		PrimaryKey:           primary,
@@ -336,7 +369,9 @@ func (h *TagCache) newEntry(r *http.Request, status int, header http.Header, bod
 // section 4.3.4) and stores the result as a new entry.
 func (h *TagCache) refreshFrom304(r *http.Request, stale *cache.Entry, header http.Header, clock uint64, requestTime, responseTime time.Time) *cache.Entry {
 	merged := stale.Header.Clone()
-	for k, vs := range cache.StorableHeader(header, "Content-Length") {
+	// The 304 updates every stored field except those describing the
+	// stored representation itself, which a 304 cannot change.
+	for k, vs := range cache.StorableHeader(header, "Content-Length", "Content-Encoding", "Content-MD5", "Content-Range", "ETag") {
 		merged[k] = append([]string(nil), vs...)
 	}
 	if header.Get("Age") == "" {
@@ -374,11 +409,13 @@ func conditionalRequest(r *http.Request, stale *cache.Entry) *http.Request {
 // revalidate answers a request whose entry may not be used without asking
 // upstream: conditionally when the entry has validators.
 func (h *TagCache) revalidate(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, lr lookupRequest, entry *cache.Entry) error {
-	if r.Method == http.MethodHead || !entry.HasValidators() {
+	if r.Method == http.MethodHead {
 		h.store.RecordMiss()
 		_, err := h.fill(w, r, next, lr, "stale", nil)
 		return err
 	}
+	// Without validators the request goes upstream unconditionally, but
+	// the stale entry still answers if the origin cannot be reached.
 	_, err := h.fill(w, r, next, lr, "stale", entry)
 	return err
 }
@@ -396,20 +433,11 @@ func (h *TagCache) refreshInBackground(r *http.Request, next caddyhttp.Handler, 
 		defer func() { h.store.Finish(entry.PrimaryKey, flight, stored) }()
 		lr := lookupRequest{cc: nil, primaryKey: entry.PrimaryKey}
 		var err error
-		stored, err = h.fill(&discardWriter{}, bg, next, lr, "stale", refreshBase(entry))
+		stored, err = h.fill(&discardWriter{}, bg, next, lr, "stale", entry)
 		if err != nil {
 			h.logger.Debug("background refresh failed", zap.String("key", entry.PrimaryKey), zap.Error(err))
 		}
 	}()
-}
-
-// refreshBase returns the entry to revalidate against in a background
-// refresh, or nil to refetch in full.
-func refreshBase(e *cache.Entry) *cache.Entry {
-	if e.HasValidators() {
-		return e
-	}
-	return nil
 }
 
 // detachedRequest copies r for a background refresh: a context that the
@@ -460,3 +488,32 @@ func (h *TagCache) serveUnsafe(w http.ResponseWriter, r *http.Request, next cadd
 	}
 	return nil
 }
+
+// parseAge reads the Age a response arrived with. RFC 9111 section 5.1 asks
+// a cache to treat an invalid Age as stale, so anything but a non-negative
+// integer (the first member when the field is a list) makes the response
+// maximally old.
+func parseAge(header http.Header) time.Duration {
+	values := header.Values("Age")
+	if len(values) == 0 {
+		return 0
+	}
+	first, _, _ := strings.Cut(values[0], ",")
+	first = strings.TrimSpace(first)
+	if first == "" {
+		return veryOld
+	}
+	for i := 0; i < len(first); i++ {
+		if first[i] < '0' || first[i] > '9' {
+			return veryOld
+		}
+	}
+	secs, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || secs > int64(veryOld/time.Second) {
+		return veryOld
+	}
+	return time.Duration(secs) * time.Second
+}
+
+// veryOld is the age given to responses whose Age cannot be trusted.
+const veryOld = time.Duration(1<<31) * time.Second

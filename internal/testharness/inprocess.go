@@ -87,11 +87,20 @@ func (c *InProcess) AdminURL(path string) string {
 	return "http://" + AdminAddress + path
 }
 
-// withAdmin inserts `admin localhost:2999` into the Caddyfile's global options.
+// withAdmin inserts `admin <AdminAddress>` into the Caddyfile's global
+// options block (after any leading comments), or adds such a block.
 func withAdmin(caddyfile string) string {
-	trimmed := strings.TrimSpace(caddyfile)
-	if strings.HasPrefix(trimmed, "{") {
-		return "{\n\tadmin " + AdminAddress + "\n" + strings.TrimPrefix(trimmed, "{")
+	lines := strings.Split(caddyfile, "\n")
+	for i, line := range lines {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		if trimmed == "{" {
+			rest := append([]string{"\tadmin " + AdminAddress}, lines[i+1:]...)
+			return strings.Join(append(lines[:i+1:i+1], rest...), "\n")
+		}
+		break
 	}
 	return "{\n\tadmin " + AdminAddress + "\n}\n" + caddyfile
 }

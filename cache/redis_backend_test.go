@@ -1,0 +1,203 @@
+package cache
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-bff/caddy-bff/internal/testharness"
+	"github.com/caddyserver/caddy/v2"
+)
+
+// newDistributedStore returns a store whose backend is Redis at url, as one
+// instance of a cluster would have.
+func newDistributedStore(t *testing.T, url string, maxFeedLag time.Duration) (*Store, *redisBackend) {
+	t.Helper()
+	s, err := NewStore("default", StoreConfig{MaxSize: 64 << 20, MaxRetention: time.Hour, KeepStale: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &RedisConfig{URL: url, MaxFeedLag: caddy.Duration(maxFeedLag), KeyPrefix: "test:"}
+	opts, err := cfg.provision(caddy.NewReplacer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := newRedisBackend(cfg, opts, "default", s.clock, time.Hour, zap.NewNop())
+	s.backend, s.redis = rb, rb
+	t.Cleanup(s.close)
+	waitFor(t, 5*time.Second, "backend synchronised", rb.Trustworthy)
+	return s, rb
+}
+
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func testEntry(s *Store, path string, tags ...string) *Entry {
+	now := time.Now()
+	key := "http://example.com" + path
+	return &Entry{Key: key, PrimaryKey: key, Path: path, Status: 200, Header: http.Header{},
+		Body: []byte(path), RequestTime: now, ResponseTime: now, DateValue: now, Lifetime: time.Hour,
+		Tags: append([]string{PathTag(path)}, tags...), Clock: s.clock.Now()}
+}
+
+// TestRedisPropagation records invalidations at one instance and measures
+// how long each takes to reach another through the feed. The latencies are
+// reported (and written to $DISTRIBUTED_REPORT when set), not asserted.
+func TestRedisPropagation(t *testing.T) {
+	redis := testharness.StartRedis(t)
+	a, _ := newDistributedStore(t, redis.URL(), 5*time.Second)
+	b, _ := newDistributedStore(t, redis.URL(), 5*time.Second)
+	entry := testEntry(b, "/page", "posts")
+	if !b.Put(entry) {
+		t.Fatal("entry not stored")
+	}
+	const n = 1000
+	latencies := make([]time.Duration, 0, n)
+	for i := range n {
+		start := time.Now()
+		v, err := a.InvalidateTags(t.Context(), []string{fmt.Sprintf("tag-%d", i)}, ModeExpire)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for b.clock.Now() < v {
+			if time.Since(start) > 5*time.Second {
+				t.Fatalf("invalidation %d (clock %d) never reached the other instance", i, v)
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+		latencies = append(latencies, time.Since(start))
+	}
+	// The invalidations reached b's tag records, not only its clock.
+	if got := b.clock.Check(entry.Clock, []string{"tag-999"}); got != HardInvalidated {
+		t.Fatalf("b's view of tag-999: %v, want HardInvalidated", got)
+	}
+	if got := b.Validity(entry); got != Valid {
+		t.Fatalf("entry without invalidated tags: %v, want Valid", got)
+	}
+	if _, err := a.Invalidate(t.Context(), []string{"posts"}, nil, ModeExpire); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Second, "posts invalidation at b", func() bool { return b.Validity(entry) == HardInvalidated })
+
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	p50, p99, worst := latencies[n/2], latencies[n*99/100], latencies[n-1]
+	report := fmt.Sprintf("propagation over %d invalidations (record at A until applied at B, loopback): p50 %v, p99 %v, max %v\n", n, p50, p99, worst)
+	t.Log(report)
+	if path := os.Getenv("DISTRIBUTED_REPORT"); path != "" {
+		_ = os.WriteFile(filepath.Clean(path), []byte(report), 0o644)
+	}
+}
+
+// TestRedisKilledNothingLost kills Redis while invalidations are being
+// recorded: each one is either refused or, once Redis is back, visible on
+// the other instance. Redis runs without persistence, so its restart loses
+// every key: the instances must notice and expire what they cannot vouch for.
+func TestRedisKilledNothingLost(t *testing.T) {
+	redis := testharness.StartRedis(t)
+	a, _ := newDistributedStore(t, redis.URL(), 500*time.Millisecond)
+	b, rbB := newDistributedStore(t, redis.URL(), 500*time.Millisecond)
+	oldEntry := testEntry(b, "/old")
+	b.Put(oldEntry)
+
+	var acknowledged, refused []string
+	for i := range 400 {
+		if i == 150 {
+			redis.Kill()
+		}
+		if i == 250 {
+			redis.Restart()
+		}
+		tag := fmt.Sprintf("k-%d", i)
+		if _, err := a.InvalidateTags(t.Context(), []string{tag}, ModeExpire); err != nil {
+			refused = append(refused, tag)
+		} else {
+			acknowledged = append(acknowledged, tag)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if len(refused) == 0 {
+		t.Fatal("no invalidation was refused while Redis was down: the test did not exercise the outage")
+	}
+	if len(acknowledged) < 150 {
+		t.Fatalf("only %d invalidations acknowledged", len(acknowledged))
+	}
+	waitFor(t, 10*time.Second, "b trusts its feed again", rbB.Trustworthy)
+	// Every acknowledged invalidation covers an entry b held from before.
+	for _, tag := range acknowledged {
+		if got := b.clock.Check(oldEntry.Clock, []string{tag}); got != HardInvalidated {
+			t.Fatalf("acknowledged invalidation of %s is not visible at b: %v", tag, got)
+		}
+	}
+	// New fills after recovery are usable, and new invalidations reach b.
+	fresh := testEntry(b, "/fresh", "after")
+	b.Put(fresh)
+	if got := b.Validity(fresh); got != Valid {
+		t.Fatalf("entry fetched after recovery: %v, want Valid", got)
+	}
+	if _, err := a.InvalidateTags(t.Context(), []string{"after"}, ModeExpire); err != nil {
+		t.Fatalf("invalidation after recovery: %v", err)
+	}
+	waitFor(t, 2*time.Second, "post-recovery invalidation at b", func() bool { return b.Validity(fresh) == HardInvalidated })
+	t.Logf("acknowledged %d, refused %d", len(acknowledged), len(refused))
+}
+
+// TestRedisPartitionStopsFreshServing cuts an instance off from its feed:
+// beyond max_feed_lag no entry is valid without revalidation, and it
+// recovers by itself.
+func TestRedisPartitionStopsFreshServing(t *testing.T) {
+	redis := testharness.StartRedis(t)
+	b, rb := newDistributedStore(t, redis.URL(), 300*time.Millisecond)
+	e := testEntry(b, "/p")
+	b.Put(e)
+	if got := b.Validity(e); got != Valid {
+		t.Fatalf("before the partition: %v", got)
+	}
+	redis.Kill()
+	waitFor(t, 3*time.Second, "entry unverified", func() bool { return b.Validity(e) == Unverified })
+	waitFor(t, 5*time.Second, "backend reported unhealthy", func() bool { return !b.Stats().Backend.Healthy })
+	if st := b.Stats().Backend; st.Trusted || st.Detail == "" {
+		t.Fatalf("stats during the partition: %+v", st)
+	}
+	redis.Restart()
+	waitFor(t, 10*time.Second, "recovery", rb.Trustworthy)
+	// The restarted Redis is empty (data loss): old entries stay expired.
+	if got := b.Validity(e); got != HardInvalidated {
+		t.Fatalf("entry from before a data loss: %v, want HardInvalidated", got)
+	}
+	fresh := testEntry(b, "/q")
+	b.Put(fresh)
+	if got := b.Validity(fresh); got != Valid {
+		t.Fatalf("entry after recovery: %v, want Valid", got)
+	}
+}
+
+// TestRedisFeedGapExpiresOlderEntries makes the global sequence jump, as
+// it does for a reader when the stream was trimmed past what it read, and
+// checks the gap expires what the instance could have missed.
+func TestRedisFeedGapExpiresOlderEntries(t *testing.T) {
+	redis := testharness.StartRedis(t)
+	b, _ := newDistributedStore(t, redis.URL(), 5*time.Second)
+	e := testEntry(b, "/p", "untouched")
+	b.Put(e)
+	if _, err := redis.Do("INCRBY", "test:default:clock", "5"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.InvalidateTags(t.Context(), []string{"x"}, ModeExpire); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Second, "gap detected", func() bool { return b.Validity(e) == HardInvalidated })
+}

@@ -1,0 +1,48 @@
+package caddybff
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+
+	"github.com/caddy-bff/caddy-bff/internal/testharness"
+)
+
+// TestExamplesAdapt adapts every examples/*.Caddyfile. When the JSON form
+// sits beside it (examples/<name>.json), the adapted config must equal it,
+// so the published JSON forms never drift; otherwise the example must adapt
+// without error or warning.
+func TestExamplesAdapt(t *testing.T) {
+	files, err := filepath.Glob("examples/*.Caddyfile")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			caddyfile, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(strings.TrimSuffix(file, ".Caddyfile") + ".json")
+			if err == nil {
+				testharness.AssertAdapt(t, string(caddyfile), string(want))
+				return
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				t.Fatal(err)
+			}
+			_, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt(caddyfile, map[string]any{"filename": file})
+			if err != nil {
+				t.Fatalf("adapting %s: %v", file, err)
+			}
+			for _, w := range warnings {
+				t.Errorf("%s:%d: %s", w.File, w.Line, w.Message)
+			}
+		})
+	}
+}

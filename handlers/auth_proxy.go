@@ -1,0 +1,314 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-bff/caddy-bff/internal/jsonreply"
+	"github.com/caddy-bff/caddy-bff/internal/tokenverify"
+)
+
+// Default answers of auth_proxy. The 401 body is the one the seed's
+// proxy.ts returns, so clients written against it keep working.
+var (
+	defaultFailureBody     = json.RawMessage(`{"success":false,"message":"authentication failed"}`)
+	defaultForbiddenBody   = json.RawMessage(`{"success":false,"message":"forbidden"}`)
+	defaultUnavailableBody = json.RawMessage(`{"success":false,"message":"authentication unavailable"}`)
+)
+
+// AuthProxy gates requests on a verified token, like a Next.js proxy.ts
+// (middleware.ts) that checks the session before letting a request reach
+// its route. A request without a valid token gets 401 with a JSON body (or a
+// redirect, see Redirect); a valid token that fails a claim requirement gets
+// 403. A valid token lets the request through with its claims published as
+// `{http.auth.user.*}` placeholders (`{http.auth.user.id}` is `sub`) and,
+// optionally, as request headers to the upstream.
+//
+// Error answers go through Caddy's error handling: with `handle_errors`
+// routes, the status reaches them and `{err.message}` is the JSON body.
+//
+// CORS preflight requests (OPTIONS with Access-Control-Request-Method) pass
+// unauthenticated by default, because browsers never send credentials on
+// them.
+type AuthProxy struct {
+	// The verification block: `jwt` (local verification with a secret, PEM
+	// keys or a JWKS URL) or `introspect` (RFC 7662).
+	tokenverify.Verifier
+
+	// TokenSources lists where the token is looked for, in order; the first
+	// one present is the token. Default: the `_token` cookie (the one
+	// session_callback sets), then `Authorization: Bearer`.
+	TokenSources tokenverify.Sources `json:"token_sources,omitempty"`
+
+	// ForwardClaims sends claims to the upstream as request headers. Every
+	// header named here is deleted from the client's request first, on every
+	// request this handler sees, so a client can never supply it, even when
+	// the token lacks the claim or the request is refused.
+	ForwardClaims []ForwardClaim `json:"forward_claims,omitempty"`
+
+	// Require lists claim requirements. A valid token that fails one is
+	// answered with 403.
+	Require []ClaimRequirement `json:"require,omitempty"`
+
+	// FailureBody is the JSON body of the 401 answer.
+	// Default: {"success":false,"message":"authentication failed"}.
+	FailureBody json.RawMessage `json:"failure_body,omitempty"`
+
+	// ForbiddenBody is the JSON body of the 403 answer.
+	// Default: {"success":false,"message":"forbidden"}.
+	ForbiddenBody json.RawMessage `json:"forbidden_body,omitempty"`
+
+	// Realm is the realm of the `WWW-Authenticate: Bearer` challenge sent
+	// with 401 (and 403) answers when bearer tokens are accepted.
+	// Default: "caddy-bff".
+	Realm string `json:"realm,omitempty"`
+
+	// Redirect, when set, answers unauthenticated requests with a redirect
+	// (NextResponse.redirect) instead of 401. 403 stays a JSON answer.
+	Redirect *FailRedirect `json:"redirect,omitempty"`
+
+	// AuthenticatePreflight makes CORS preflight requests need a token too.
+	// Default: false (they pass, as browsers send them without credentials).
+	AuthenticatePreflight bool `json:"authenticate_preflight,omitempty"`
+
+	stripHeaders []string
+	bearer       bool
+	logger       *zap.Logger
+}
+
+// ForwardClaim sends one claim upstream as a request header.
+type ForwardClaim struct {
+	// Claim is the claim name, such as `sub` or `email`.
+	Claim string `json:"claim"`
+	// Header is the request header set to the claim's value.
+	Header string `json:"header"`
+}
+
+// ClaimRequirement requires a claim to have one of the listed values. For
+// a list claim (such as `roles`), one of its items must be listed.
+type ClaimRequirement struct {
+	// Claim is the claim name.
+	Claim string `json:"claim"`
+	// Values are the accepted values, compared as text.
+	Values []string `json:"values"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (AuthProxy) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.auth_proxy",
+		New: func() caddy.Module { return new(AuthProxy) },
+	}
+}
+
+// Provision sets up the verifier, sources, bodies and redirect policy.
+func (a *AuthProxy) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	if len(a.TokenSources) == 0 {
+		a.TokenSources = tokenverify.DefaultSources()
+	}
+	a.bearer = a.TokenSources.Accepts("bearer")
+	if a.Realm == "" {
+		a.Realm = "caddy-bff"
+	}
+	if a.FailureBody == nil {
+		a.FailureBody = defaultFailureBody
+	}
+	if a.ForbiddenBody == nil {
+		a.ForbiddenBody = defaultForbiddenBody
+	}
+	a.stripHeaders = a.stripHeaders[:0]
+	for _, fc := range a.ForwardClaims {
+		a.stripHeaders = append(a.stripHeaders, textproto.CanonicalMIMEHeaderKey(fc.Header))
+	}
+	if a.Redirect != nil {
+		if err := a.Redirect.provision(); err != nil {
+			return fmt.Errorf("auth_proxy: %w", err)
+		}
+	}
+	if err := a.Verifier.Provision(ctx); err != nil {
+		return fmt.Errorf("auth_proxy: %w", err)
+	}
+	return nil
+}
+
+// Validate checks the configuration for mistakes that would otherwise
+// surface only at request time.
+func (a *AuthProxy) Validate() error {
+	if !a.Verifier.Configured() {
+		return errors.New("auth_proxy: a jwt or introspect block is required")
+	}
+	if err := a.TokenSources.Validate(); err != nil {
+		return fmt.Errorf("auth_proxy: %w", err)
+	}
+	for _, body := range []json.RawMessage{a.FailureBody, a.ForbiddenBody} {
+		if body != nil && !json.Valid(body) {
+			return errors.New("auth_proxy: failure_body and forbidden_body must be valid JSON")
+		}
+	}
+	if !validRealm(a.Realm) {
+		return errors.New("auth_proxy: realm must be printable ASCII without quotes or backslashes")
+	}
+	for _, fc := range a.ForwardClaims {
+		if fc.Claim == "" || !validHeaderName(fc.Header) {
+			return fmt.Errorf("auth_proxy: forward_claim needs a claim and a valid header name (got %q)", fc.Header)
+		}
+	}
+	for _, req := range a.Require {
+		if req.Claim == "" || len(req.Values) == 0 {
+			return errors.New("auth_proxy: require_claim needs a claim and at least one value")
+		}
+	}
+	return nil
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (a *AuthProxy) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	// Identity headers come from this handler only: the client's copies go
+	// before anything else happens, whatever the outcome.
+	for _, h := range a.stripHeaders {
+		r.Header.Del(h)
+	}
+	if !a.AuthenticatePreflight && isPreflight(r) {
+		return next.ServeHTTP(w, r)
+	}
+
+	token, src, found := a.TokenSources.Extract(r)
+	if !found {
+		return a.unauthenticated(w, r, "no token", false)
+	}
+	claims, err := a.Verifier.Verify(r.Context(), token)
+	if err != nil {
+		if tokenverify.Unavailable(err) {
+			a.logger.Error("token verification unavailable", zap.Error(err))
+			w.Header().Set("Retry-After", "5")
+			return jsonreply.Fail(w, r, http.StatusServiceUnavailable, defaultUnavailableBody)
+		}
+		return a.unauthenticated(w, r, err.Error(), src.From == "bearer")
+	}
+
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	tokenverify.SetPlaceholders(repl, claims)
+
+	for _, req := range a.Require {
+		if !req.satisfiedBy(claims[req.Claim]) {
+			a.logger.Debug("claim requirement failed", zap.String("claim", req.Claim))
+			if src.From == "bearer" {
+				w.Header().Set("WWW-Authenticate", a.challenge("insufficient_scope"))
+			}
+			w.Header().Set("Cache-Control", "no-store")
+			return jsonreply.Fail(w, r, http.StatusForbidden, a.ForbiddenBody)
+		}
+	}
+
+	for _, fc := range a.ForwardClaims {
+		v, ok := claims[fc.Claim]
+		if !ok {
+			continue
+		}
+		value := tokenverify.ClaimString(v)
+		if !validHeaderValue(value) {
+			a.logger.Warn("claim not forwarded: not a valid header value", zap.String("claim", fc.Claim))
+			continue
+		}
+		r.Header.Set(fc.Header, value)
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// unauthenticated answers a request without a valid token: a redirect when
+// configured, else 401 with the failure body and a Bearer challenge.
+func (a *AuthProxy) unauthenticated(w http.ResponseWriter, r *http.Request, reason string, presentedBearer bool) error {
+	a.logger.Debug("request not authenticated", zap.String("reason", reason))
+	w.Header().Set("Cache-Control", "no-store")
+	if a.Redirect != nil {
+		return a.Redirect.serve(w, r)
+	}
+	if a.bearer {
+		errCode := ""
+		if presentedBearer {
+			errCode = "invalid_token"
+		}
+		w.Header().Set("WWW-Authenticate", a.challenge(errCode))
+	}
+	return jsonreply.Fail(w, r, http.StatusUnauthorized, a.FailureBody)
+}
+
+// challenge is the RFC 6750 WWW-Authenticate value. Only configured text
+// goes in it, never anything from the request.
+func (a *AuthProxy) challenge(errCode string) string {
+	c := `Bearer realm="` + a.Realm + `"`
+	if errCode != "" {
+		c += `, error="` + errCode + `"`
+	}
+	return c
+}
+
+// satisfiedBy reports whether the claim value (a string, number, boolean
+// or a list of them) has one of the required values.
+func (c ClaimRequirement) satisfiedBy(v any) bool {
+	if v == nil {
+		return false
+	}
+	if list, ok := v.([]any); ok {
+		for _, item := range list {
+			if c.satisfiedBy(item) {
+				return true
+			}
+		}
+		return false
+	}
+	s := tokenverify.ClaimString(v)
+	for _, want := range c.Values {
+		if s == want {
+			return true
+		}
+	}
+	return false
+}
+
+// isPreflight reports whether r is a CORS preflight request.
+func isPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+}
+
+func validRealm(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func validHeaderValue(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f })
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*AuthProxy)(nil)
+	_ caddy.Validator             = (*AuthProxy)(nil)
+	_ caddyhttp.MiddlewareHandler = (*AuthProxy)(nil)
+)

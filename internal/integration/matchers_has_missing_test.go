@@ -1,0 +1,85 @@
+package integration
+
+import (
+	"net/http"
+	"testing"
+)
+
+// TestMatchersHasMissingMapping checks the README's mapping of Next.js
+// `has` / `missing` conditions to Caddy matchers, row by row.
+func TestMatchersHasMissingMapping(t *testing.T) {
+	c, base := loadAuthConfig(t, `
+:{PORT} {
+	@header_any {
+		path_pattern /h/:x
+		header X-Flag *
+	}
+	respond @header_any "header"
+
+	@query_any {
+		path_pattern /q/:x
+		query preview=*
+	}
+	respond @query_any "query"
+
+	@query_value {
+		path_pattern /qv/:x
+		expression {query.page}.matches('^(?:\\d+)$')
+	}
+	respond @query_value "page {query.page}"
+
+	@tenant {
+		path_pattern /t/:x
+		header_regexp tenant Host ^(.*)\.example\.test$
+	}
+	respond @tenant "tenant {re.tenant.1}"
+
+	@gated {
+		path_pattern /((?!api|_next/static|_next/image|favicon.ico).*)
+		not header Next-Router-Prefetch *
+		not cookie _token
+	}
+	respond @gated "gated"
+
+	respond "other"
+}`)
+	cases := []struct {
+		path, host string
+		headers    []string
+		want       string
+	}{
+		{"/h/1", "", []string{"X-Flag: on"}, "header"},
+		{"/h/1", "", nil, "gated"},
+		{"/q/1?preview=", "", nil, "query"},
+		{"/q/1?other=1", "", nil, "gated"},
+		{"/qv/1?page=12", "", nil, "page 12"},
+		{"/qv/1?page=x12", "", nil, "gated"},
+		{"/t/1", "acme.example.test", nil, "tenant acme"},
+		{"/page", "", []string{"Next-Router-Prefetch: 1"}, "other"},
+		{"/page", "", []string{"_token=abc"}, "other"},
+		{"/page", "", nil, "gated"},
+		{"/api/page", "", nil, "other"},
+	}
+	for _, tc := range cases {
+		req, _ := http.NewRequest(http.MethodGet, base+tc.path, nil)
+		if tc.host != "" {
+			req.Host = tc.host
+		}
+		for _, h := range tc.headers {
+			if name, value, ok := cutHeader(h); ok {
+				req.Header.Set(name, value)
+			} else {
+				name, value := cutCookie(h)
+				req.AddCookie(&http.Cookie{Name: name, Value: value})
+			}
+		}
+		resp, err := c.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(resp)
+		if body != tc.want {
+			t.Errorf("%s host=%q %v: %q, want %q", tc.path, tc.host, tc.headers, body, tc.want)
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package matchers
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+func withReplacer(r *http.Request) (*http.Request, *caddy.Replacer) {
+	repl := caddy.NewReplacer()
+	return r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl)), repl
+}
+
+func TestMatchPathPatternCleaning(t *testing.T) {
+	m := &MatchPathPattern{Patterns: []string{"/api/:function*"}}
+	if err := m.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]bool{
+		"/api":                          true,
+		"/api/":                         true,
+		"/api/users/":                   true,
+		"//api/users":                   true,
+		"/api//users":                   true,
+		"/static/../api/keys":           true,
+		"/API/Users":                    true,
+		"/api%2Fusers":                  true, // decoded path is /api/users
+		"/apiary":                       false,
+		"/_next/data/b1/api/users.json": true,
+		"/_next/data/b1/api.json":       true,
+		"/_next/data/b1/about.json":     false,
+		"/_next/data/api/x.json":        false, // build id "api", page /x
+		"/v1/api":                       false,
+		"/":                             false,
+	}
+	for path, want := range cases {
+		r := httptest.NewRequest(http.MethodGet, "http://x"+path, nil)
+		r, _ = withReplacer(r)
+		got, err := m.MatchWithError(r)
+		if err != nil || got != want {
+			t.Errorf("%s: match = %v (err %v), want %v", path, got, err, want)
+		}
+	}
+}
+
+func TestMatchPathPatternPlaceholders(t *testing.T) {
+	m := &MatchPathPattern{Patterns: []string{"/shop/:category/:id(\\d+)", "/((?!api).*)"}}
+	if err := m.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	r, repl := withReplacer(httptest.NewRequest(http.MethodGet, "/shop/shoes/42", nil))
+	if ok, err := m.MatchWithError(r); !ok || err != nil {
+		t.Fatalf("match = %v, %v", ok, err)
+	}
+	if v, _ := repl.GetString("http.path_pattern.category"); v != "shoes" {
+		t.Errorf("category = %q", v)
+	}
+	if v, _ := repl.GetString("http.path_pattern.id"); v != "42" {
+		t.Errorf("id = %q", v)
+	}
+	r, repl = withReplacer(httptest.NewRequest(http.MethodGet, "/about/team", nil))
+	if ok, _ := m.MatchWithError(r); !ok {
+		t.Fatal("lookahead pattern did not match /about/team")
+	}
+	if v, _ := repl.GetString("http.path_pattern.0"); v != "about/team" {
+		t.Errorf("0 = %q", v)
+	}
+	if err := (&MatchPathPattern{}).Validate(); err == nil {
+		t.Error("empty path_pattern validated")
+	}
+}
+
+func TestMatchCookie(t *testing.T) {
+	m := MatchCookie{{Name: "theme", Value: "dark|dim"}, {Name: "consent"}}
+	if err := m.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		cookies []*http.Cookie
+		want    bool
+	}{
+		{[]*http.Cookie{{Name: "theme", Value: "dark"}, {Name: "consent", Value: ""}}, true},
+		{[]*http.Cookie{{Name: "theme", Value: "dim"}, {Name: "consent", Value: "1"}}, true},
+		{[]*http.Cookie{{Name: "theme", Value: "darkest"}, {Name: "consent", Value: "1"}}, false},
+		{[]*http.Cookie{{Name: "Theme", Value: "dark"}, {Name: "consent", Value: "1"}}, false},
+		{[]*http.Cookie{{Name: "theme", Value: "light"}, {Name: "theme", Value: "dark"}, {Name: "consent", Value: "1"}}, true},
+		{[]*http.Cookie{{Name: "theme", Value: "dark"}}, false},
+		{nil, false},
+	}
+	for i, tc := range cases {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		for _, c := range tc.cookies {
+			r.AddCookie(c)
+		}
+		if got, err := m.MatchWithError(r); got != tc.want || err != nil {
+			t.Errorf("case %d: %v (err %v), want %v", i, got, err, tc.want)
+		}
+	}
+	bad := MatchCookie{{Name: ""}}
+	if err := bad.Validate(); err == nil {
+		t.Error("nameless cookie rule validated")
+	}
+	if err := (&MatchCookie{{Name: "x", Value: "("}}).Provision(caddy.Context{}); err == nil {
+		t.Error("invalid value regexp provisioned")
+	}
+}

@@ -1,0 +1,189 @@
+package matchers
+
+import (
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types/ref"
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// MatchPathPattern matches the request path against Next.js matcher
+// patterns (the `config.matcher` syntax of middleware.ts / proxy.ts):
+// `/api/:function*`, `/docs/:path+`, `/shop/:id?`, `/post/:id(\d+)`, and the
+// negative-lookahead form `/((?!api|_next/static|_next/image|favicon.ico).*)`.
+// It matches when any pattern matches.
+//
+// Like Next.js, a pattern matches the whole path, case-insensitively. The
+// path is the decoded request path, cleaned as Caddy's `path` matcher
+// cleans it (dot segments resolved, repeated slashes merged), so `/a/../api`
+// and `//api` cannot slip past `/api/:p*`. A trailing slash is ignored
+// (Next.js redirects `/api/` to `/api` before its middleware runs; Caddy
+// does not, so `/api/` must be gated like `/api`). As in Next.js, a pattern
+// also matches the data route of the pages it matches
+// (`/_next/data/<build id>/<page>.json`), so a gated page cannot be read
+// through it.
+//
+// Named parameters become placeholders: `{http.path_pattern.function}`;
+// unnamed `(regex)` groups are numbered: `{http.path_pattern.0}`.
+type MatchPathPattern struct {
+	// Patterns are the Next.js matcher patterns; each must start with `/`.
+	Patterns []string `json:"patterns,omitempty"`
+
+	compiled []*Pattern
+}
+
+// CaddyModule returns the Caddy module information.
+func (MatchPathPattern) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.matchers.path_pattern",
+		New: func() caddy.Module { return new(MatchPathPattern) },
+	}
+}
+
+// Provision compiles the patterns.
+func (m *MatchPathPattern) Provision(caddy.Context) error {
+	m.compiled = m.compiled[:0]
+	for _, src := range m.Patterns {
+		p, err := CompilePattern(src)
+		if err != nil {
+			return err
+		}
+		m.compiled = append(m.compiled, p)
+	}
+	return nil
+}
+
+// Validate requires at least one pattern.
+func (m *MatchPathPattern) Validate() error {
+	if len(m.Patterns) == 0 {
+		return fmt.Errorf("path_pattern: at least one pattern is required")
+	}
+	return nil
+}
+
+// Match returns true if r matches m.
+func (m MatchPathPattern) Match(r *http.Request) bool {
+	ok, _ := m.MatchWithError(r)
+	return ok
+}
+
+// MatchWithError returns true if r matches m. An error means a
+// backtracking pattern hit its time limit on this path.
+func (m MatchPathPattern) MatchWithError(r *http.Request) (bool, error) {
+	path := caddyhttp.CleanPath(r.URL.Path, true)
+	trimmed := path
+	if len(path) > 1 && strings.HasSuffix(path, "/") {
+		trimmed = strings.TrimRight(path, "/")
+		if trimmed == "" {
+			trimmed = "/"
+		}
+	}
+	dataPage, isData := nextDataPage(trimmed)
+	for _, p := range m.compiled {
+		ok, params, err := p.Match(path)
+		if err == nil && !ok && trimmed != path {
+			ok, params, err = p.Match(trimmed)
+		}
+		if err == nil && !ok && isData {
+			ok, params, err = p.Match(dataPage)
+		}
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			if len(params) > 0 {
+				repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+				for name, value := range params {
+					repl.Set("http.path_pattern."+name, value)
+				}
+			}
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// nextDataPage returns the page path a Next.js data request is for:
+// `/_next/data/<build id>/dashboard/settings.json` is the data of
+// `/dashboard/settings`, and `/_next/data/<build id>/index.json` that of `/`.
+// Next.js makes every middleware matcher match these too, so a page gated
+// by a pattern cannot be read through its data route.
+func nextDataPage(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "/_next/data/")
+	if !ok {
+		return "", false
+	}
+	_, page, ok := strings.Cut(rest, "/")
+	if !ok || page == "" || strings.HasPrefix(rest, "/") {
+		return "", false
+	}
+	page = "/" + strings.TrimSuffix(page, ".json")
+	if page == "/index" {
+		page = "/"
+	}
+	return page, true
+}
+
+// UnmarshalCaddyfile sets up the matcher from Caddyfile tokens:
+//
+//	path_pattern <pattern...>
+//
+// Several path_pattern lines in one matcher set are merged (any matches).
+// A pattern that does not compile is refused here, with its line.
+func (m *MatchPathPattern) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	for d.Next() {
+		args := d.RemainingArgs()
+		if len(args) == 0 {
+			return d.ArgErr()
+		}
+		for _, a := range args {
+			if _, err := CompilePattern(a); err != nil {
+				return d.Errf("path_pattern: %v", err)
+			}
+		}
+		m.Patterns = append(m.Patterns, args...)
+		if d.NextBlock(0) {
+			return d.Err("path_pattern: blocks are not supported")
+		}
+	}
+	return nil
+}
+
+var stringSliceType = reflect.TypeFor[[]string]()
+
+// CELLibrary exposes the matcher to CEL expressions:
+//
+//	expression path_pattern('/api/:function*', '/admin/:path*')
+func (MatchPathPattern) CELLibrary(ctx caddy.Context) (cel.Library, error) {
+	return caddyhttp.CELMatcherImpl(
+		"path_pattern",
+		"path_pattern_request_list",
+		[]*cel.Type{cel.ListType(cel.StringType)},
+		func(data ref.Val) (caddyhttp.RequestMatcherWithError, error) {
+			list, err := data.ConvertToNative(stringSliceType)
+			if err != nil {
+				return nil, err
+			}
+			m := &MatchPathPattern{Patterns: list.([]string)}
+			if err := m.Provision(ctx); err != nil {
+				return nil, err
+			}
+			return m, nil
+		},
+	)
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner                 = (*MatchPathPattern)(nil)
+	_ caddy.Validator                   = (*MatchPathPattern)(nil)
+	_ caddyhttp.RequestMatcherWithError = (*MatchPathPattern)(nil)
+	_ caddyfile.Unmarshaler             = (*MatchPathPattern)(nil)
+	_ caddyhttp.CELLibraryProducer      = (*MatchPathPattern)(nil)
+)
