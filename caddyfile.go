@@ -23,6 +23,16 @@ func registerCaddyfile() {
 	httpcaddyfile.RegisterHandlerDirective("tag_cache", handlers.ParseTagCacheCaddyfile)
 	httpcaddyfile.RegisterDirectiveOrder("tag_cache", httpcaddyfile.After, "request_header")
 
+	// revalidate_webhook is terminal and must never be cached, so it runs
+	// before tag_cache (and after rate_limit, which caddy-ratelimit orders
+	// before basic_auth). Caddy only orders plugins relative to standard
+	// directives; "after request_header" registered after tag_cache's
+	// inserts it directly behind request_header, that is just before
+	// tag_cache: request_header, revalidate_webhook, tag_cache. Keep this
+	// line below tag_cache's.
+	httpcaddyfile.RegisterHandlerDirective("revalidate_webhook", handlers.ParseRevalidateWebhookCaddyfile)
+	httpcaddyfile.RegisterDirectiveOrder("revalidate_webhook", httpcaddyfile.After, "request_header")
+
 	httpcaddyfile.RegisterHandlerDirective("session_callback", handlers.ParseSessionCallback)
 	httpcaddyfile.RegisterHandlerDirective("session_logout", handlers.ParseSessionLogout)
 	// The session handlers answer their own path, like respond, but they are

@@ -26,6 +26,8 @@ func registerModules() {
 	caddy.RegisterModule(cache.App{})
 	caddy.RegisterModule(cache.AdminAPI{})
 	caddy.RegisterModule(handlers.TagCache{})
+	// The endpoint a CMS calls to invalidate tags and paths in the app.
+	caddy.RegisterModule(handlers.RevalidateWebhook{})
 
 	// Session handlers, auth gating and Next.js-style matchers.
 	caddy.RegisterModule(handlers.SessionCallback{})
