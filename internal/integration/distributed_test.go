@@ -35,6 +35,9 @@ func startInstance(t *testing.T, name, redisURL string) *instance {
 	}
 }
 http://:%d {
+	revalidate_webhook /api/revalidate {
+		secret {env.REVALIDATE_SECRET_TOKEN}
+	}
 	tag_cache
 	reverse_proxy 127.0.0.1:%d
 }
@@ -43,7 +46,16 @@ http://:%d {
 	header Cache-Tag "all, {path}"
 	respond "%s {time.now.unix_nano}"
 }`, redisURL, port, upstream, upstream, name)
-	return &instance{name: name, proc: testharness.StartBinary(t, caddyfile), base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	proc := testharness.StartBinary(t, caddyfile, "REVALIDATE_SECRET_TOKEN="+webhookSecret)
+	return &instance{name: name, proc: proc, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+}
+
+const webhookSecret = "distributed-test-secret-0123456789"
+
+// webhook calls the seed's revalidation endpoint on the instance.
+func (in *instance) webhook(t *testing.T, tag string) (*http.Response, string) {
+	t.Helper()
+	return doRequest(t, http.DefaultClient, "GET", in.base+"/api/revalidate?token="+webhookSecret+"&tag="+tag, nil, nil)
 }
 
 // fetch GETs path with the Host every instance shares behind a load
@@ -80,9 +92,9 @@ func TestDistributedInvalidation(t *testing.T) {
 			t.Fatalf("%s: second /news is not a hit: %q", in.name, cs)
 		}
 	}
-	resp, body := a.revalidate(t, `{"tags":["/news"]}`)
-	if resp.StatusCode != 200 {
-		t.Fatalf("revalidate at A: %d %s", resp.StatusCode, body)
+	resp, body := a.webhook(t, "/news")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"success":true`) {
+		t.Fatalf("webhook at A: %d %s", resp.StatusCode, body)
 	}
 	for _, in := range instances {
 		deadline := time.Now().Add(2 * time.Second)
@@ -126,7 +138,11 @@ func TestDistributedInvalidation(t *testing.T) {
 	redis.Kill()
 	resp, body = a.revalidate(t, `{"tags":["all"]}`)
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "not recorded") {
-		t.Fatalf("revalidate with Redis down: %d %q %s, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+		t.Fatalf("admin revalidate with Redis down: %d %q %s, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	resp, body = b.webhook(t, "all")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, `"success":false`) {
+		t.Fatalf("webhook with Redis down: %d %q %s, want 503 with Retry-After and success false", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 	time.Sleep(1500 * time.Millisecond)
 	for i := 0; i < 3; i++ {
