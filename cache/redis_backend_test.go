@@ -31,19 +31,8 @@ func newDistributedStore(t *testing.T, url string, maxFeedLag time.Duration) (*S
 	rb := newRedisBackend(cfg, opts, "default", s.clock, time.Hour, zap.NewNop())
 	s.backend, s.redis = rb, rb
 	t.Cleanup(s.close)
-	waitFor(t, 5*time.Second, "backend synchronised", rb.Trustworthy)
+	testharness.WaitFor(t, 5*time.Second, "backend synchronised", rb.Trustworthy)
 	return s, rb
-}
-
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func testEntry(s *Store, path string, tags ...string) *Entry {
@@ -91,7 +80,7 @@ func TestRedisPropagation(t *testing.T) {
 	if _, err := a.Invalidate(t.Context(), []string{"posts"}, nil, ModeExpire); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Second, "posts invalidation at b", func() bool { return b.Validity(entry) == HardInvalidated })
+	testharness.WaitFor(t, 2*time.Second, "posts invalidation at b", func() bool { return b.Validity(entry) == HardInvalidated })
 
 	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
 	p50, p99, worst := latencies[n/2], latencies[n*99/100], latencies[n-1]
@@ -135,7 +124,7 @@ func TestRedisKilledNothingLost(t *testing.T) {
 	if len(acknowledged) < 150 {
 		t.Fatalf("only %d invalidations acknowledged", len(acknowledged))
 	}
-	waitFor(t, 10*time.Second, "b trusts its feed again", rbB.Trustworthy)
+	testharness.WaitFor(t, 10*time.Second, "b trusts its feed again", rbB.Trustworthy)
 	// Every acknowledged invalidation covers an entry b held from before.
 	for _, tag := range acknowledged {
 		if got := b.clock.Check(oldEntry.Clock, []string{tag}); got != HardInvalidated {
@@ -151,7 +140,7 @@ func TestRedisKilledNothingLost(t *testing.T) {
 	if _, err := a.InvalidateTags(t.Context(), []string{"after"}, ModeExpire); err != nil {
 		t.Fatalf("invalidation after recovery: %v", err)
 	}
-	waitFor(t, 2*time.Second, "post-recovery invalidation at b", func() bool { return b.Validity(fresh) == HardInvalidated })
+	testharness.WaitFor(t, 2*time.Second, "post-recovery invalidation at b", func() bool { return b.Validity(fresh) == HardInvalidated })
 	t.Logf("acknowledged %d, refused %d", len(acknowledged), len(refused))
 }
 
@@ -167,13 +156,13 @@ func TestRedisPartitionStopsFreshServing(t *testing.T) {
 		t.Fatalf("before the partition: %v", got)
 	}
 	redis.Kill()
-	waitFor(t, 3*time.Second, "entry unverified", func() bool { return b.Validity(e) == Unverified })
-	waitFor(t, 5*time.Second, "backend reported unhealthy", func() bool { return !b.Stats().Backend.Healthy })
+	testharness.WaitFor(t, 3*time.Second, "entry unverified", func() bool { return b.Validity(e) == Unverified })
+	testharness.WaitFor(t, 5*time.Second, "backend reported unhealthy", func() bool { return !b.Stats().Backend.Healthy })
 	if st := b.Stats().Backend; st.Trusted || st.Detail == "" {
 		t.Fatalf("stats during the partition: %+v", st)
 	}
 	redis.Restart()
-	waitFor(t, 10*time.Second, "recovery", rb.Trustworthy)
+	testharness.WaitFor(t, 10*time.Second, "recovery", rb.Trustworthy)
 	// The restarted Redis is empty (data loss): old entries stay expired.
 	if got := b.Validity(e); got != HardInvalidated {
 		t.Fatalf("entry from before a data loss: %v, want HardInvalidated", got)
@@ -199,5 +188,5 @@ func TestRedisFeedGapExpiresOlderEntries(t *testing.T) {
 	if _, err := b.InvalidateTags(t.Context(), []string{"x"}, ModeExpire); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Second, "gap detected", func() bool { return b.Validity(e) == HardInvalidated })
+	testharness.WaitFor(t, 2*time.Second, "gap detected", func() bool { return b.Validity(e) == HardInvalidated })
 }

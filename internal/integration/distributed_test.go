@@ -112,12 +112,12 @@ func TestDistributedInvalidation(t *testing.T) {
 
 	// The shared second level: D never fetched /shared, A did.
 	_, fromA := a.fetch(t, "/shared")
-	waitFor(t, 3*time.Second, "A's entry in the shared level", func() bool {
+	testharness.WaitFor(t, 3*time.Second, "A's entry in the shared level", func() bool {
 		n, _ := redis.Do("EXISTS", "it:default:e:http://app.test/shared")
 		return n == "1"
 	})
 	d := startInstance(t, "D", redis.URL())
-	waitFor(t, 5*time.Second, "D synchronised", func() bool {
+	testharness.WaitFor(t, 5*time.Second, "D synchronised", func() bool {
 		_, st := doRequest(t, http.DefaultClient, "GET", "http://"+d.proc.AdminAddr+"/tag_cache/stats", nil, nil)
 		return strings.Contains(st, `"trusted":true`)
 	})
@@ -158,7 +158,7 @@ func TestDistributedInvalidation(t *testing.T) {
 	// Redis is back (empty: no persistence): the instances recover alone.
 	redis.Restart()
 	for _, in := range instances {
-		waitFor(t, 10*time.Second, in.name+" recovered", func() bool {
+		testharness.WaitFor(t, 10*time.Second, in.name+" recovered", func() bool {
 			_, st := doRequest(t, http.DefaultClient, "GET", "http://"+in.proc.AdminAddr+"/tag_cache/stats", nil, nil)
 			return strings.Contains(st, `"trusted":true`)
 		})
@@ -170,17 +170,6 @@ func TestDistributedInvalidation(t *testing.T) {
 	b.fetch(t, "/after")
 	if cs, _ := b.fetch(t, "/after"); !isHit(cs) {
 		t.Fatalf("B does not cache again after recovery: %q", cs)
-	}
-}
-
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
