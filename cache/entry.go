@@ -2,6 +2,7 @@ package cache
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -53,10 +54,11 @@ type Entry struct {
 	// VaryNames are the canonical field names of the response's Vary.
 	VaryNames []string
 
-	varyMarker bool
-	fromShared bool // loaded from the shared second level: not written back
-	ttl        time.Duration
-	size       uint32
+	varyMarker    bool
+	contentLength []string // the Content-Length value, computed once when stored
+	fromShared    bool     // loaded from the shared second level: not written back
+	ttl           time.Duration
+	size          uint32
 }
 
 // Size is the entry's weight in bytes for the memory budget: body, headers,
@@ -96,6 +98,15 @@ func (e *Entry) Age(now time.Time) time.Duration {
 // when it is stale.
 func (e *Entry) Freshness(now time.Time) time.Duration {
 	return e.Lifetime - e.Age(now)
+}
+
+// ContentLength returns the Content-Length field value of the stored body,
+// computed once when stored; callers copy it rather than modify it.
+func (e *Entry) ContentLength() []string {
+	if e.contentLength == nil {
+		return []string{strconv.Itoa(len(e.Body))}
+	}
+	return e.contentLength
 }
 
 // HasValidators reports whether the entry can be revalidated conditionally.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,7 +116,11 @@ func (s *Store) SetMaxSize(n uint64) { s.entries.SetMaximum(n) }
 // for this request's Vary selection. The entry is returned whatever its
 // freshness or tag validity: the caller judges it.
 func (s *Store) Lookup(r *http.Request) (e *Entry, varyMiss bool) {
-	primary := PrimaryKey(r)
+	return s.LookupKey(PrimaryKey(r), r)
+}
+
+// LookupKey is Lookup for a caller that already computed the primary key.
+func (s *Store) LookupKey(primary string, r *http.Request) (e *Entry, varyMiss bool) {
 	e, ok := s.entries.GetIfPresent(primary)
 	if !ok {
 		return nil, false
@@ -138,6 +143,7 @@ func (s *Store) Put(e *Entry) bool {
 		return false
 	}
 	now := s.now()
+	e.contentLength = []string{strconv.Itoa(len(e.Body))}
 	e.ttl = e.retention(now, s.keepStale)
 	if s.maxRetention > 0 {
 		e.ttl = min(e.ttl, s.maxRetention-now.Sub(e.RequestTime))

@@ -15,9 +15,19 @@ import (
 func (h *TagCache) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.Entry, now time.Time, cacheStatus string) error {
 	// Headers set by handlers that ran before tag_cache stay; the stored
 	// ones take precedence.
+	// The values are copied (into one backing array, so one allocation):
+	// handlers that run later, like `header` with a replace operation,
+	// may edit them in place, and the stored entry must stay untouched.
 	header := w.Header()
+	total := 1
+	for _, vs := range e.Header {
+		total += len(vs)
+	}
+	values := make([]string, 0, total)
 	for k, vs := range e.Header {
-		header[k] = append([]string(nil), vs...)
+		start := len(values)
+		values = append(values, vs...)
+		header[k] = values[start:len(values):len(values)]
 	}
 	h.stripTagHeaders(header)
 	age := int64(e.Age(now) / time.Second)
@@ -40,7 +50,8 @@ func (h *TagCache) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.E
 			return err
 		}
 	}
-	header.Set("Content-Length", strconv.Itoa(len(e.Body)))
+	values = append(values, e.ContentLength()[0])
+	header["Content-Length"] = values[len(values)-1:]
 	w.WriteHeader(e.Status)
 	if r.Method == http.MethodHead || !bodyAllowed(e.Status) {
 		return nil
@@ -97,6 +108,7 @@ func weakMatch(a, b string) bool {
 // once stale), the key when debugging, and extra parameters.
 func (h *TagCache) status(outcome string, ttl time.Duration, key string, extra string) string {
 	var b strings.Builder
+	b.Grow(len(h.CacheName) + len(outcome) + len(extra) + 24)
 	b.WriteString(h.CacheName)
 	b.WriteString("; ")
 	b.WriteString(outcome)

@@ -49,7 +49,7 @@ func (h *TagCache) serveCacheable(w http.ResponseWriter, r *http.Request, next c
 	}
 	lr.noCache = lr.cc.Has("no-cache") || (lr.cc == nil && hasPragmaNoCache(r.Header))
 
-	entry, varyMiss := h.store.Lookup(r)
+	entry, varyMiss := h.store.LookupKey(lr.primaryKey, r)
 	if entry == nil && !lr.auth && !lr.noCache {
 		entry = h.lookupShared(r)
 		if entry != nil {

@@ -329,3 +329,27 @@ type benchWriter struct{ h http.Header }
 func (w *benchWriter) Header() http.Header         { return w.h }
 func (w *benchWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *benchWriter) WriteHeader(int)             {}
+
+// TestTagCacheHitHeadersAreCopies proves a handler that edits response
+// header values in place after tag_cache (such as `header` with a replace
+// operation) cannot change the stored entry.
+func TestTagCacheHitHeadersAreCopies(t *testing.T) {
+	h, _ := newTestTagCache(t, nil)
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("X-Version", "original")
+		_, err := io.WriteString(w, "body")
+		return err
+	})
+	do(t, h, next, "GET", "http://example.com/h", nil)
+	hit := do(t, h, next, "GET", "http://example.com/h", nil)
+	hit.Header()["X-Version"][0] = "edited"
+	hit.Header()["Content-Length"][0] = "999"
+	again := do(t, h, next, "GET", "http://example.com/h", nil)
+	if got := again.Header().Get("X-Version"); got != "original" {
+		t.Fatalf("stored header changed through a served response: %q", got)
+	}
+	if got := again.Header().Get("Content-Length"); got != "4" {
+		t.Fatalf("stored Content-Length changed through a served response: %q", got)
+	}
+}
