@@ -13,7 +13,7 @@ import (
 	"github.com/caddy-bff/caddy-bff/internal/testharness"
 )
 
-// TestExamplesAdapt adapts every examples/*.Caddyfile. When the JSON form
+// TestExamplesAdapt adapts every examples/*.Caddyfile and examples/Caddyfile. When the JSON form
 // sits beside it (examples/<name>.json), the adapted config must equal it,
 // so the published JSON forms never drift; otherwise the example must adapt
 // without error or warning.
@@ -21,6 +21,15 @@ func TestExamplesAdapt(t *testing.T) {
 	files, err := filepath.Glob("examples/*.Caddyfile")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no examples: %v", err)
+	}
+	// The quick start's examples/Caddyfile, whose JSON form is
+	// examples/Caddyfile.json.
+	files = append(files, "examples/Caddyfile")
+	// Its ports come from the environment with defaults; adapt with the
+	// defaults the JSON form shows.
+	for _, name := range []string{"PORT", "UPSTREAM_PORT"} {
+		t.Setenv(name, "")
+		os.Unsetenv(name)
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
