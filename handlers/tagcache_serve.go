@@ -61,9 +61,11 @@ func (h *TagCache) serveCacheable(w http.ResponseWriter, r *http.Request, next c
 		}
 	}
 	validity := cache.Valid
+	invalidated := false
 	if entry != nil {
 		validity = h.store.Validity(entry)
-		if validity == cache.HardInvalidated || (lr.auth && !entry.AuthorizedReuse) {
+		invalidated = validity == cache.HardInvalidated
+		if invalidated || (lr.auth && !entry.AuthorizedReuse) {
 			entry = nil
 		}
 	}
@@ -72,7 +74,12 @@ func (h *TagCache) serveCacheable(w http.ResponseWriter, r *http.Request, next c
 			return h.gatewayTimeout(w, lr)
 		}
 		fwd := "uri-miss"
-		if varyMiss {
+		switch {
+		case invalidated:
+			// An entry exists but a tag or path invalidation expired it;
+			// saying so makes revalidations visible when debugging.
+			fwd = "miss; detail=invalidated"
+		case varyMiss:
 			fwd = "vary-miss"
 		}
 		if lr.noCache {
@@ -236,6 +243,9 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 		fwdPart := "fwd=" + fwd
 		if stale != nil {
 			fwdPart = "fwd=stale; fwd-status=" + strconv.Itoa(status)
+		}
+		if strings.Contains(fwdPart, "detail=") && strings.HasPrefix(detail, "detail=") {
+			detail = "" // one detail parameter only: the forward reason wins
 		}
 		h.stripTagHeaders(header)
 		header.Add("Cache-Status", h.status(fwdPart, decision.Lifetime, lr.primaryKey, detail))

@@ -48,7 +48,7 @@ func TestExampleCaddyfileCaches(t *testing.T) {
 		t.Fatalf("revalidate: %d %s", resp.StatusCode, body)
 	}
 	resp, third := get(t, caddy.Client, base+"/posts")
-	if third == first || !strings.Contains(resp.Header.Get("Cache-Status"), "fwd=") {
+	if third == first || !strings.Contains(resp.Header.Get("Cache-Status"), "fwd=miss; detail=invalidated") {
 		t.Fatalf("/posts after revalidation: Cache-Status %q, body unchanged %v", resp.Header.Get("Cache-Status"), third == first)
 	}
 	resp, aboutAgain := get(t, caddy.Client, base+"/about")
