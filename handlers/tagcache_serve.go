@@ -226,6 +226,9 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 
 	var stored *cache.Entry
 	var rec *fillRecorder
+	// judged keeps the storage decision made when the headers went to the
+	// client, so the store step does not parse them a second time.
+	var judged *cache.Decision
 	rec = newFillRecorder(w, h.MaxItemSize, func(status int) bool {
 		if stale != nil && ((conditional && status == http.StatusNotModified) || h.canServeStaleOnError(lr, stale, status)) {
 			return false // the cache answers from the stale entry instead
@@ -234,6 +237,7 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	})
 	rec.prepare = func(status int, header http.Header) {
 		decision := h.policy.Judge(r, status, header, h.now())
+		judged = &decision
 		detail := ""
 		if decision.Storable {
 			detail = "stored"
@@ -279,7 +283,7 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	if !rec.wroteHead {
 		rec.WriteHeader(http.StatusOK)
 	}
-	stored = h.storeResponse(r, rec, clockAtStart, requestTime, responseTime)
+	stored = h.storeResponse(r, rec, judged, clockAtStart, requestTime, responseTime)
 	return stored, nil
 }
 
@@ -313,11 +317,16 @@ func (h *TagCache) canServeStaleOnError(lr lookupRequest, stale *cache.Entry, st
 }
 
 // storeResponse stores what rec captured when it may be stored.
-func (h *TagCache) storeResponse(r *http.Request, rec *fillRecorder, clockAtStart uint64, requestTime, responseTime time.Time) *cache.Entry {
+func (h *TagCache) storeResponse(r *http.Request, rec *fillRecorder, judged *cache.Decision, clockAtStart uint64, requestTime, responseTime time.Time) *cache.Entry {
 	if r.Method != http.MethodGet {
 		return nil
 	}
-	decision := h.policy.Judge(r, rec.status, rec.snapshot, responseTime)
+	var decision cache.Decision
+	if judged != nil {
+		decision = *judged
+	} else {
+		decision = h.policy.Judge(r, rec.status, rec.snapshot, responseTime)
+	}
 	if !decision.Storable || rec.overflowed {
 		h.store.RecordUncacheable()
 		return nil
