@@ -15,6 +15,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/caddy-bff/caddy-bff/cache"
 )
@@ -351,5 +352,48 @@ func TestTagCacheHitHeadersAreCopies(t *testing.T) {
 	}
 	if got := again.Header().Get("Content-Length"); got != "4" {
 		t.Fatalf("stored Content-Length changed through a served response: %q", got)
+	}
+}
+
+// TestTagCacheTagOverflowIsLoggedNotStored: a response with more tags than
+// an entry may carry is not stored (the missing tags could never purge it),
+// and the overflow is logged rather than dropped silently.
+func TestTagCacheTagOverflowIsLoggedNotStored(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	h, _ := newTestTagCache(t, nil)
+	h.logger = zap.New(core)
+	tags := make([]string, 129)
+	for i := range tags {
+		tags[i] = fmt.Sprintf("t%d", i)
+	}
+	var calls atomic.Int32
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		calls.Add(1)
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Cache-Tag", strings.Join(tags, ","))
+		_, err := io.WriteString(w, "x")
+		return err
+	})
+	do(t, h, next, "GET", "http://example.com/many", nil)
+	do(t, h, next, "GET", "http://example.com/many", nil)
+	if calls.Load() != 2 {
+		t.Fatalf("a response with 129 tags was stored (upstream calls %d)", calls.Load())
+	}
+	if logs.FilterMessage("response not stored: its tags overflow the bounds").Len() != 2 {
+		t.Fatalf("overflow not logged: %v", logs.All())
+	}
+	long := strings.Repeat("x", 257)
+	next = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Surrogate-Key", "ok "+long)
+		_, err := io.WriteString(w, "x")
+		return err
+	})
+	if cs := do(t, h, next, "GET", "http://example.com/long", nil).Header().Get("Cache-Status"); !strings.Contains(cs, "fwd=") {
+		t.Fatalf("Cache-Status %q", cs)
+	}
+	if do(t, h, next, "GET", "http://example.com/long", nil).Header().Get("Cache-Status") == "" ||
+		logs.FilterMessage("response not stored: its tags overflow the bounds").Len() != 4 {
+		t.Fatalf("a 257-byte tag was not refused and logged: %v", logs.All())
 	}
 }
