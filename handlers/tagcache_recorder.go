@@ -85,6 +85,13 @@ func (r *fillRecorder) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// keepNoCopy stops keeping a copy of the body: the response will not be
+// stored, so it only streams.
+func (r *fillRecorder) keepNoCopy() {
+	r.overflowed = true
+	r.body = bytes.Buffer{}
+}
+
 // Flush passes flushes through only while streaming: a buffered response
 // must not reach the client early.
 func (r *fillRecorder) Flush() {

@@ -238,6 +238,11 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	rec.prepare = func(status int, header http.Header) {
 		decision := h.policy.Judge(r, status, header, h.now())
 		judged = &decision
+		if !decision.Storable || r.Method != http.MethodGet || contentLengthOver(header, h.MaxItemSize) {
+			// Nothing will be stored: stream without keeping a copy, so a
+			// long response (an event stream, a download) costs no memory.
+			rec.keepNoCopy()
+		}
 		detail := ""
 		if decision.Storable {
 			detail = "stored"
@@ -285,6 +290,13 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	}
 	stored = h.storeResponse(r, rec, judged, clockAtStart, requestTime, responseTime)
 	return stored, nil
+}
+
+// contentLengthOver reports whether the response announces a body larger
+// than limit.
+func contentLengthOver(h http.Header, limit int64) bool {
+	n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
+	return err == nil && n > limit
 }
 
 func storedWord(stored bool) string {

@@ -397,3 +397,30 @@ func TestTagCacheTagOverflowIsLoggedNotStored(t *testing.T) {
 		t.Fatalf("a 257-byte tag was not refused and logged: %v", logs.All())
 	}
 }
+
+// TestTagCacheDoesNotBufferWhatItWillNotStore: a response that cannot be
+// stored (here an uncacheable event stream) streams through without the
+// recorder keeping a copy of it.
+func TestTagCacheDoesNotBufferWhatItWillNotStore(t *testing.T) {
+	h, _ := newTestTagCache(t, nil)
+	var kept int
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(200)
+		for range 100 {
+			if _, err := io.WriteString(w, strings.Repeat("d", 1024)); err != nil {
+				return err
+			}
+		}
+		kept = w.(*fillRecorder).body.Len()
+		return nil
+	})
+	w := do(t, h, next, "GET", "http://example.com/events", nil)
+	if w.Body.Len() != 100*1024 {
+		t.Fatalf("client got %d bytes, want %d", w.Body.Len(), 100*1024)
+	}
+	if kept != 0 {
+		t.Fatalf("the recorder kept %d bytes of a response it will not store", kept)
+	}
+}
