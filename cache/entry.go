@@ -30,19 +30,9 @@ type Entry struct {
 	// AgeValue is the response's Age header when it arrived.
 	AgeValue time.Duration
 
-	// Lifetime is the freshness lifetime computed when stored.
-	Lifetime time.Duration
-	// StaleWhileRevalidate and StaleIfError are the RFC 5861 windows.
-	StaleWhileRevalidate time.Duration
-	StaleIfError         time.Duration
-	// MustRevalidate forbids serving the entry stale (must-revalidate,
-	// proxy-revalidate, or s-maxage which implies proxy-revalidate).
-	MustRevalidate bool
-	// NoCache means every reuse needs a successful revalidation first.
-	NoCache bool
-	// AuthorizedReuse allows serving the entry to requests that carry
-	// Authorization (public, s-maxage or must-revalidate, section 3.5).
-	AuthorizedReuse bool
+	// Reuse holds the freshness and reuse rules judged when the response
+	// was stored.
+	Reuse
 
 	// Tags are the entry's invalidation tags, including the implicit ones.
 	Tags []string
@@ -59,6 +49,25 @@ type Entry struct {
 	fromShared    bool     // loaded from the shared second level: not written back
 	ttl           time.Duration
 	size          uint32
+}
+
+// Reuse is what RFC 9111 lets a cache do with a stored response: how long
+// it is fresh and when it may be used stale or at all. Policy.Judge
+// computes it and an Entry carries it.
+type Reuse struct {
+	// Lifetime is the freshness lifetime.
+	Lifetime time.Duration
+	// StaleWhileRevalidate and StaleIfError are the RFC 5861 windows.
+	StaleWhileRevalidate time.Duration
+	StaleIfError         time.Duration
+	// MustRevalidate forbids serving the response stale (must-revalidate,
+	// proxy-revalidate, or s-maxage which implies proxy-revalidate).
+	MustRevalidate bool
+	// NoCache means every reuse needs a successful revalidation first.
+	NoCache bool
+	// AuthorizedReuse allows serving the response to requests that carry
+	// Authorization (public, s-maxage or must-revalidate, section 3.5).
+	AuthorizedReuse bool
 }
 
 // Size is the entry's weight in bytes for the memory budget: body, headers,

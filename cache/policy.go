@@ -34,13 +34,8 @@ type Decision struct {
 	Storable bool
 	// Reason says why not, in a word fit for Cache-Status `detail`.
 	Reason string
-
-	Lifetime             time.Duration
-	StaleWhileRevalidate time.Duration
-	StaleIfError         time.Duration
-	MustRevalidate       bool
-	NoCache              bool
-	AuthorizedReuse      bool
+	// Reuse is how a stored copy may be reused, when Storable.
+	Reuse
 }
 
 // heuristicallyCacheable are the status codes RFC 9110 section 15.1 defines
@@ -95,11 +90,11 @@ func (p *Policy) Judge(req *http.Request, status int, h http.Header, responseTim
 		return Decision{Reason: "must-understand"}
 	}
 	_, hasSMaxAge := cc.Seconds("s-maxage")
-	d := Decision{
+	d := Decision{Reuse: Reuse{
 		MustRevalidate:  cc.Has("must-revalidate") || cc.Has("proxy-revalidate") || hasSMaxAge,
 		NoCache:         cc.Has("no-cache"),
 		AuthorizedReuse: cc.Has("public") || hasSMaxAge || cc.Has("must-revalidate"),
-	}
+	}}
 	if req.Header.Get("Authorization") != "" && !d.AuthorizedReuse {
 		return Decision{Reason: "authorization"}
 	}

@@ -39,7 +39,7 @@ func testEntry(s *Store, path string, tags ...string) *Entry {
 	now := time.Now()
 	key := "http://example.com" + path
 	return &Entry{Key: key, PrimaryKey: key, Path: path, Status: 200, Header: http.Header{},
-		Body: []byte(path), RequestTime: now, ResponseTime: now, DateValue: now, Lifetime: time.Hour,
+		Body: []byte(path), RequestTime: now, ResponseTime: now, DateValue: now, Reuse: Reuse{Lifetime: time.Hour},
 		Tags: append([]string{PathTag(path)}, tags...), Clock: s.clock.Now()}
 }
 

@@ -23,28 +23,11 @@ type sharedEntries struct {
 	queue   chan *Entry
 }
 
-// wireEntry is an entry as stored in Redis.
+// wireEntry is an entry as stored in Redis: its exported fields, plus
+// whether it is the Vary marker of its primary key.
 type wireEntry struct {
-	Marker               bool          `json:"marker,omitempty"`
-	Key                  string        `json:"key"`
-	PrimaryKey           string        `json:"primary"`
-	Path                 string        `json:"path"`
-	Status               int           `json:"status"`
-	Header               http.Header   `json:"header,omitempty"`
-	Body                 []byte        `json:"body,omitempty"`
-	RequestTime          time.Time     `json:"request_time"`
-	ResponseTime         time.Time     `json:"response_time"`
-	DateValue            time.Time     `json:"date"`
-	AgeValue             time.Duration `json:"age"`
-	Lifetime             time.Duration `json:"lifetime"`
-	StaleWhileRevalidate time.Duration `json:"swr,omitempty"`
-	StaleIfError         time.Duration `json:"sie,omitempty"`
-	MustRevalidate       bool          `json:"must_revalidate,omitempty"`
-	NoCache              bool          `json:"no_cache,omitempty"`
-	AuthorizedReuse      bool          `json:"authorized_reuse,omitempty"`
-	Tags                 []string      `json:"tags"`
-	Clock                uint64        `json:"clock"`
-	VaryNames            []string      `json:"vary,omitempty"`
+	Marker bool `json:"marker,omitempty"`
+	Entry
 }
 
 func newSharedEntries(client *redis.Client, prefix string, cfg *SharedEntriesConfig, logger *zap.Logger) *sharedEntries {
@@ -91,10 +74,10 @@ func (s *sharedEntries) writeLoop(ctx context.Context) {
 			}
 			pipe := s.client.Pipeline()
 			if len(e.VaryNames) > 0 {
-				marker, _ := json.Marshal(wireEntry{Marker: true, Key: e.PrimaryKey, PrimaryKey: e.PrimaryKey, VaryNames: e.VaryNames})
+				marker, _ := json.Marshal(wireEntry{Marker: true, Entry: Entry{Key: e.PrimaryKey, PrimaryKey: e.PrimaryKey, VaryNames: e.VaryNames}})
 				pipe.Set(ctx, s.prefix+e.PrimaryKey, marker, ttl)
 			}
-			data, err := json.Marshal(toWire(e))
+			data, err := json.Marshal(wireEntry{Entry: *e})
 			if err != nil {
 				continue
 			}
@@ -118,7 +101,7 @@ func (s *sharedEntries) get(ctx context.Context, r *http.Request) (*Entry, error
 			return nil, err
 		}
 	}
-	return fromWire(w), nil
+	return &w.Entry, nil
 }
 
 func (s *sharedEntries) read(ctx context.Context, key string) (*wireEntry, error) {
@@ -134,24 +117,4 @@ func (s *sharedEntries) read(ctx context.Context, key string) (*wireEntry, error
 		return nil, err
 	}
 	return &w, nil
-}
-
-func toWire(e *Entry) wireEntry {
-	return wireEntry{
-		Key: e.Key, PrimaryKey: e.PrimaryKey, Path: e.Path, Status: e.Status, Header: e.Header, Body: e.Body,
-		RequestTime: e.RequestTime, ResponseTime: e.ResponseTime, DateValue: e.DateValue, AgeValue: e.AgeValue,
-		Lifetime: e.Lifetime, StaleWhileRevalidate: e.StaleWhileRevalidate, StaleIfError: e.StaleIfError,
-		MustRevalidate: e.MustRevalidate, NoCache: e.NoCache, AuthorizedReuse: e.AuthorizedReuse,
-		Tags: e.Tags, Clock: e.Clock, VaryNames: e.VaryNames,
-	}
-}
-
-func fromWire(w *wireEntry) *Entry {
-	return &Entry{
-		Key: w.Key, PrimaryKey: w.PrimaryKey, Path: w.Path, Status: w.Status, Header: w.Header, Body: w.Body,
-		RequestTime: w.RequestTime, ResponseTime: w.ResponseTime, DateValue: w.DateValue, AgeValue: w.AgeValue,
-		Lifetime: w.Lifetime, StaleWhileRevalidate: w.StaleWhileRevalidate, StaleIfError: w.StaleIfError,
-		MustRevalidate: w.MustRevalidate, NoCache: w.NoCache, AuthorizedReuse: w.AuthorizedReuse,
-		Tags: w.Tags, Clock: w.Clock, VaryNames: w.VaryNames,
-	}
 }

@@ -17,7 +17,7 @@ func fillStore(tb testing.TB, s *Store, n int, tags []string) {
 		e := &Entry{
 			Key: PrimaryKey(r), PrimaryKey: PrimaryKey(r), Path: r.URL.Path,
 			Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("x"),
-			RequestTime: now, ResponseTime: now, DateValue: now, Lifetime: time.Hour,
+			RequestTime: now, ResponseTime: now, DateValue: now, Reuse: Reuse{Lifetime: time.Hour},
 			Tags: append([]string{PathTag(r.URL.Path)}, tags...), Clock: s.clock.Now(),
 		}
 		if !s.Put(e) {
@@ -41,7 +41,7 @@ func TestStoreNeverExceedsMaxSize(t *testing.T) {
 		e := &Entry{
 			Key: fmt.Sprintf("k%d", i), PrimaryKey: fmt.Sprintf("k%d", i), Status: 200,
 			Header: http.Header{}, Body: body, RequestTime: now, ResponseTime: now,
-			DateValue: now, Lifetime: time.Hour, Clock: s.clock.Now(),
+			DateValue: now, Reuse: Reuse{Lifetime: time.Hour}, Clock: s.clock.Now(),
 		}
 		offered += uint64(e.Size())
 		s.Put(e)
@@ -79,7 +79,7 @@ func TestStoreVaryVariantsCoexist(t *testing.T) {
 		s.Put(&Entry{
 			Key: VariantKey(PrimaryKey(r), names, r), PrimaryKey: PrimaryKey(r), Status: 200,
 			Header: http.Header{"Vary": {"Accept-Language"}}, Body: []byte(body), VaryNames: names,
-			RequestTime: now, ResponseTime: now, DateValue: now, Lifetime: time.Hour, Clock: s.clock.Now(),
+			RequestTime: now, ResponseTime: now, DateValue: now, Reuse: Reuse{Lifetime: time.Hour}, Clock: s.clock.Now(),
 		})
 	}
 	put("en", "hello")
