@@ -8,6 +8,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/caddy-bff/caddy-bff/internal/secret"
 )
 
 // RedisConfig turns on distributed mode: every instance records its
@@ -86,11 +88,8 @@ func (c *RedisConfig) provision(repl *caddy.Replacer) (*redis.Options, error) {
 		}
 	}
 	if c.Password != "" {
-		if opts.Password, err = repl.ReplaceOrErr(c.Password, true, true); err != nil {
-			return nil, fmt.Errorf("redis password: %v", err)
-		}
-		if opts.Password == "" {
-			return nil, fmt.Errorf("redis password is empty after expanding placeholders")
+		if opts.Password, err = secret.Resolve("redis password", c.Password); err != nil {
+			return nil, err
 		}
 	}
 	if c.DB != nil {

@@ -14,6 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-bff/caddy-bff/cache"
+
+	"github.com/caddy-bff/caddy-bff/internal/secret"
 )
 
 // RevalidateWebhook is the `revalidate_webhook` HTTP handler: the endpoint a
@@ -172,14 +174,13 @@ func (h *RevalidateWebhook) setup(inv Invalidator) error {
 	}
 	// The secret is resolved here, not at adapt time, so it never appears
 	// in the adapted JSON config.
-	secret := caddy.NewReplacer().ReplaceKnown(h.Secret, "")
-	if secret == "" {
-		return errors.New("secret is empty once its placeholders are resolved (is the environment variable set?)")
+	resolved, err := secret.Resolve("secret", h.Secret)
+	if err != nil {
+		return err
 	}
-	h.secretDigest = sha256.Sum256([]byte(secret))
+	h.secretDigest = sha256.Sum256([]byte(resolved))
 	h.methods = NewMethodSet(http.MethodGet, http.MethodPost)
 
-	var err error
 	if h.tagsPaths, err = compileJSONPaths("tags_from", h.TagsFrom); err != nil {
 		return err
 	}
@@ -187,11 +188,11 @@ func (h *RevalidateWebhook) setup(inv Invalidator) error {
 		return err
 	}
 	if h.Signature != nil {
-		h.verifier, err = h.Signature.verifier(secret)
+		h.verifier, err = h.Signature.verifier(resolved)
 		if err != nil {
 			return fmt.Errorf("signature: %v", err)
 		}
-		h.replay, h.replayKey, err = loadReplayGuard(h.Signature, secret)
+		h.replay, h.replayKey, err = loadReplayGuard(h.Signature, resolved)
 		if err != nil {
 			return fmt.Errorf("signature: %v", err)
 		}

@@ -15,6 +15,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/caddy-bff/caddy-bff/internal/secret"
 )
 
 // maxIntrospectionBytes bounds the introspection answer read.
@@ -78,9 +80,9 @@ func (in *Introspect) provision(ctx caddy.Context) error {
 	warnIfPlainHTTP(in.logger, "the introspection endpoint", in.url)
 	in.clientID = repl.ReplaceKnown(in.ClientID, "")
 	if in.ClientSecret != "" {
-		in.clientSecret = repl.ReplaceKnown(in.ClientSecret, "")
-		if in.clientSecret == "" {
-			return errors.New("client_secret resolved to an empty value (is the environment variable set?)")
+		var err error
+		if in.clientSecret, err = secret.Resolve("client_secret", in.ClientSecret); err != nil {
+			return err
 		}
 	}
 	if in.clientSecret != "" && in.clientID == "" {

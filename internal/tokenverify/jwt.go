@@ -16,6 +16,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 	"go.uber.org/zap"
+
+	"github.com/caddy-bff/caddy-bff/internal/secret"
 )
 
 // minSecretLen is the shortest HMAC secret accepted: RFC 7518 section 3.2
@@ -91,14 +93,14 @@ func (j *JWT) provision(ctx caddy.Context) error {
 	j.static = nil
 
 	if j.Secret != "" {
-		secret := repl.ReplaceKnown(j.Secret, "")
-		if secret == "" {
-			return errors.New("secret resolved to an empty value (is the environment variable set?)")
+		key, err := secret.Resolve("secret", j.Secret)
+		if err != nil {
+			return err
 		}
-		if len(secret) < minSecretLen {
-			return fmt.Errorf("secret is %d bytes; at least %d are required", len(secret), minSecretLen)
+		if len(key) < minSecretLen {
+			return fmt.Errorf("secret is %d bytes; at least %d are required", len(key), minSecretLen)
 		}
-		j.static = append(j.static, keyEntry{raw: []byte(secret)})
+		j.static = append(j.static, keyEntry{raw: []byte(key)})
 	}
 	for i, text := range j.PublicKeys {
 		pem := repl.ReplaceKnown(text, "")
