@@ -166,12 +166,15 @@ func (s *Store) Put(e *Entry) bool {
 	return true
 }
 
+// SharesEntries reports whether the store has a shared second level.
+func (s *Store) SharesEntries() bool { return s.redis != nil && s.redis.shared != nil }
+
 // LookupShared looks r up in the shared second level after a local miss.
 // An entry found there is checked against the tag records in Redis and the
 // local clock, then kept locally. It returns nil when there is no second
 // level, nothing usable in it, or Redis does not answer in time.
 func (s *Store) LookupShared(ctx context.Context, r *http.Request) *Entry {
-	if s.redis == nil || s.redis.shared == nil || !s.backend.Trustworthy() {
+	if !s.SharesEntries() || !s.backend.Trustworthy() {
 		return nil
 	}
 	e, err := s.redis.shared.get(ctx, r)

@@ -130,6 +130,9 @@ func (h *TagCache) serveCacheable(w http.ResponseWriter, r *http.Request, next c
 // lookupShared consults the shared second level (distributed mode) after a
 // local miss, bounded so a slow Redis only costs a short wait.
 func (h *TagCache) lookupShared(r *http.Request) *cache.Entry {
+	if !h.store.SharesEntries() {
+		return nil // the common case: no second level, no timer to set up
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), sharedLookupTimeout)
 	defer cancel()
 	return h.store.LookupShared(ctx, r)
