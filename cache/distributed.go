@@ -33,10 +33,12 @@ type RedisConfig struct {
 	TLSServerName string `json:"tls_server_name,omitempty"`
 	// KeyPrefix namespaces every key the cache uses. Default: "caddy-bff:".
 	KeyPrefix string `json:"key_prefix,omitempty"`
-	// DialTimeout, ReadTimeout and WriteTimeout bound each network step.
-	// Defaults: 2s, 1s, 1s.
-	DialTimeout  caddy.Duration `json:"dial_timeout,omitempty"`
-	ReadTimeout  caddy.Duration `json:"read_timeout,omitempty"`
+	// DialTimeout bounds connecting to Redis. Default: 2s.
+	DialTimeout caddy.Duration `json:"dial_timeout,omitempty"`
+	// ReadTimeout bounds waiting for a reply; an invalidation that cannot
+	// be confirmed within it is answered 503. Default: 1s.
+	ReadTimeout caddy.Duration `json:"read_timeout,omitempty"`
+	// WriteTimeout bounds sending a command. Default: 1s.
 	WriteTimeout caddy.Duration `json:"write_timeout,omitempty"`
 	// PoolSize is the connection pool size per store. Default: go-redis's.
 	PoolSize int `json:"pool_size,omitempty"`
