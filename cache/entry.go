@@ -44,11 +44,43 @@ type Entry struct {
 	// VaryNames are the canonical field names of the response's Vary.
 	VaryNames []string
 
+	// Standing is the standing of the request the entry was stored for:
+	// the least a request must have to be served it.
+	Standing Standing
+
 	varyMarker    bool
 	contentLength []string // the Content-Length value, computed once when stored
 	fromShared    bool     // loaded from the shared second level: not written back
 	ttl           time.Duration
 	size          uint32
+}
+
+// Standing is what a request has shown of its identity, as far as a shared
+// cache must care. RFC 9111 section 3.5 protects requests with Authorization;
+// in a backend-for-frontend the credential is usually a cookie, so a request
+// carrying a session credential the config knows, or admitted by a gate,
+// gets the same rules.
+type Standing uint8
+
+const (
+	// Anonymous requests present no credential.
+	Anonymous Standing = iota
+	// Credentialed requests carry Authorization or a known session cookie
+	// or header, unverified by any gate before the cache.
+	Credentialed
+	// Admitted requests were verified by a gate that ran before the cache.
+	Admitted
+)
+
+// ServableTo reports whether the entry may answer a request of standing s:
+// never one of lower standing than the entry was stored for, and a request
+// with a credential only from an entry RFC 9111 section 3.5 lets it share
+// (public, s-maxage or must-revalidate).
+func (e *Entry) ServableTo(s Standing) bool {
+	if s < e.Standing {
+		return false
+	}
+	return s == Anonymous || e.AuthorizedReuse
 }
 
 // Reuse is what RFC 9111 lets a cache do with a stored response: how long

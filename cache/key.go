@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"slices"
 	"strings"
@@ -66,4 +68,42 @@ func normalizeFieldValue(values []string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// MaxRecordKeyLength is the longest tag kept as it is in a tag record (in
+// memory and in Redis). Longer tags, such as the implicit uri: tag of a URL
+// with a 15 kB query string, are recorded under a fixed-size digest, so a
+// record costs the same small size whatever the request that caused it.
+const MaxRecordKeyLength = 64
+
+// RecordKey returns the key under which tag is recorded and checked: tag
+// itself when short, else its kind prefix (such as "uri:") followed by "#"
+// and 128 bits of its SHA-256 in hex. The digest is not seeded, so every
+// instance of a distributed store derives the same key. It is idempotent:
+// a key it returns maps to itself.
+func RecordKey(tag string) string {
+	if len(tag) <= MaxRecordKeyLength {
+		return tag
+	}
+	prefix := ""
+	if i := strings.IndexByte(tag, ':'); i > 0 && i < 16 {
+		prefix = tag[:i+1]
+	}
+	sum := sha256.Sum256([]byte(tag))
+	return prefix + "#" + hex.EncodeToString(sum[:16])
+}
+
+// recordKeys maps tags to their record keys, reusing the slice when no tag
+// needs hashing (the common case).
+func recordKeys(tags []string) []string {
+	for i, tag := range tags {
+		if len(tag) > MaxRecordKeyLength {
+			out := append([]string(nil), tags[:i]...)
+			for _, t := range tags[i:] {
+				out = append(out, RecordKey(t))
+			}
+			return out
+		}
+	}
+	return tags
 }

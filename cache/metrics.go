@@ -26,6 +26,9 @@ var (
 		{"bytes", "Bytes held in memory, as weighed for the budget."},
 		{"max_bytes", "The memory budget in bytes."},
 		{"tag_records", "Tag records held by the tag clock."},
+		{"tag_record_bytes", "What the tag clock's records weigh, in bytes."},
+		{"refresh_failures_total", "Background refreshes that failed (origin broke off or timed out, or a handler panicked)."},
+		{"flights", "Upstream fills in progress."},
 		{"backend_trusted", "1 when entries may be served as fresh, 0 while the invalidation feed is lost beyond its bound."},
 	}
 )
@@ -74,6 +77,9 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 			"bytes":                  {float64(st.Bytes), prometheus.GaugeValue},
 			"max_bytes":              {float64(st.MaxBytes), prometheus.GaugeValue},
 			"tag_records":            {float64(st.TagRecords), prometheus.GaugeValue},
+			"tag_record_bytes":       {float64(st.TagRecordBytes), prometheus.GaugeValue},
+			"refresh_failures_total": {float64(st.RefreshFailures), prometheus.CounterValue},
+			"flights":                {float64(st.Flights), prometheus.GaugeValue},
 			"backend_trusted":        {trusted, prometheus.GaugeValue},
 		}
 		for metric, val := range values {

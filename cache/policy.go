@@ -64,8 +64,11 @@ func (p *Policy) EffectiveDirectives(h http.Header) Directives {
 }
 
 // Judge decides whether the response to req with status and header h may be
-// stored by a shared cache, and for how long it is fresh.
-func (p *Policy) Judge(req *http.Request, status int, h http.Header, responseTime time.Time) Decision {
+// stored by a shared cache, and for how long it is fresh. standing is what
+// the request presented: a credentialed or admitted request gets the rules
+// RFC 9111 section 3.5 gives requests with Authorization (stored only with
+// public, s-maxage or must-revalidate, and never by heuristic freshness).
+func (p *Policy) Judge(req *http.Request, standing Standing, status int, h http.Header, responseTime time.Time) Decision {
 	if req.Method != http.MethodGet {
 		return Decision{Reason: "method"}
 	}
@@ -95,7 +98,8 @@ func (p *Policy) Judge(req *http.Request, status int, h http.Header, responseTim
 		NoCache:         cc.Has("no-cache"),
 		AuthorizedReuse: cc.Has("public") || hasSMaxAge || cc.Has("must-revalidate"),
 	}}
-	if req.Header.Get("Authorization") != "" && !d.AuthorizedReuse {
+	credentialed := standing > Anonymous || req.Header.Get("Authorization") != ""
+	if credentialed && !d.AuthorizedReuse {
 		return Decision{Reason: "authorization"}
 	}
 	if hasVaryStar(h) {
@@ -112,6 +116,10 @@ func (p *Policy) Judge(req *http.Request, status int, h http.Header, responseTim
 	switch {
 	case explicit:
 		d.Lifetime = lifetime
+	case credentialed:
+		// Heuristic freshness guesses; a page for one user is not a guess
+		// to share (only an explicit lifetime says the origin meant it).
+		return Decision{Reason: "authorization"}
 	case heuristicallyCacheable[status] || cc.Has("public"):
 		d.Lifetime = p.heuristicLifetime(h, responseTime)
 	default:

@@ -49,7 +49,7 @@ func TestPolicyJudge(t *testing.T) {
 			for k, vs := range tt.reqHdr {
 				r.Header[k] = vs
 			}
-			d := tt.policy.Judge(r, tt.status, tt.header, now)
+			d := tt.policy.Judge(r, Anonymous, tt.status, tt.header, now)
 			if d.Storable != tt.storable {
 				t.Fatalf("storable = %v (reason %q), want %v", d.Storable, d.Reason, tt.storable)
 			}

@@ -28,8 +28,9 @@ type Store struct {
 	maxRetention time.Duration
 	keepStale    time.Duration
 
-	flightsMu sync.Mutex
-	flights   map[string]*Flight
+	flightsMu   sync.Mutex
+	flights     map[string]*Flight
+	flightBytes int
 
 	stats counters
 	now   func() time.Time
@@ -38,6 +39,7 @@ type Store struct {
 type counters struct {
 	hits, misses, staleServes, revalidations, stores, uncacheable atomic.Uint64
 	invalidations, invalidatedTags                                atomic.Uint64
+	refreshFailures                                               atomic.Uint64
 }
 
 // Stats is a snapshot of a store's state and counters.
@@ -55,7 +57,14 @@ type Stats struct {
 	Invalidations   uint64 `json:"invalidations"`
 	InvalidatedTags uint64 `json:"invalidated_tags"`
 	TagRecords      int    `json:"tag_records"`
-	Clock           uint64 `json:"clock"`
+	// TagRecordBytes is what the tag clock's records weigh, in bytes.
+	TagRecordBytes int64 `json:"tag_record_bytes"`
+	// RefreshFailures counts background refreshes that failed: the origin
+	// broke off, timed out or a handler panicked.
+	RefreshFailures uint64 `json:"refresh_failures"`
+	// Flights is the number of upstream fills in progress.
+	Flights int    `json:"flights"`
+	Clock   uint64 `json:"clock"`
 	// Backend describes the invalidation backend and its health.
 	Backend BackendStatus `json:"backend"`
 }
@@ -139,6 +148,7 @@ func (s *Store) LookupKey(primary string, r *http.Request) (e *Entry, varyMiss b
 // fetch was overtaken by a hard invalidation of its tags: storing it would
 // only waste the budget.
 func (s *Store) Put(e *Entry) bool {
+	e.Tags = recordKeys(e.Tags)
 	if s.clock.Check(e.Clock, e.Tags) == HardInvalidated {
 		return false
 	}
@@ -230,7 +240,9 @@ func (s *Store) InvalidateTags(ctx context.Context, all []string, mode Mode) (ui
 	if len(all) == 0 {
 		return s.clock.Now(), nil
 	}
-	v, err := s.backend.Record(ctx, all, mode)
+	// Long tags are recorded under a digest, in memory and in Redis alike,
+	// so a record's size does not depend on the request (design invariant 7).
+	v, err := s.backend.Record(ctx, recordKeys(all), mode)
 	if err != nil {
 		return 0, err
 	}
@@ -257,6 +269,9 @@ func (s *Store) RecordStaleServe()   { s.stats.staleServes.Add(1) }
 func (s *Store) RecordRevalidation() { s.stats.revalidations.Add(1) }
 func (s *Store) RecordUncacheable()  { s.stats.uncacheable.Add(1) }
 
+// RecordRefreshFailure counts a background refresh that did not complete.
+func (s *Store) RecordRefreshFailure() { s.stats.refreshFailures.Add(1) }
+
 // Stats returns a snapshot of the store.
 func (s *Store) Stats() Stats {
 	return Stats{
@@ -273,6 +288,9 @@ func (s *Store) Stats() Stats {
 		Invalidations:   s.stats.invalidations.Load(),
 		InvalidatedTags: s.stats.invalidatedTags.Load(),
 		TagRecords:      s.clock.Len(),
+		TagRecordBytes:  s.clock.Bytes(),
+		RefreshFailures: s.stats.refreshFailures.Load(),
+		Flights:         s.Flights(),
 		Clock:           s.clock.Now(),
 		Backend:         s.backend.Status(),
 	}

@@ -52,6 +52,7 @@ type TagClock struct {
 	seq   atomic.Uint64
 	floor atomic.Uint64 // entries whose clock is below floor are unusable
 	count atomic.Int64  // tag records held, kept so Apply's bound check is O(1)
+	bytes atomic.Int64  // what the records weigh, by recordCost
 	// shrinking lets one goroutine at a time fold records into the floor.
 	shrinking sync.Mutex
 	seed      maphash.Seed
@@ -60,7 +61,9 @@ type TagClock struct {
 
 	// maxTags bounds the number of tag records kept; 0 means the default.
 	maxTags int
-	now     func() time.Time
+	// maxBytes bounds what the records weigh, by recordCost.
+	maxBytes int64
+	now      func() time.Time
 }
 
 const clockShards = 64
@@ -78,13 +81,24 @@ type tagRecord struct {
 // DefaultMaxTags bounds the tag records of a clock by default.
 const DefaultMaxTags = 1 << 20
 
+// DefaultMaxTagBytes bounds what a clock's records weigh by default. Every
+// record key is at most MaxRecordKeyLength bytes (longer tags are hashed by
+// RecordKey before they reach a clock), so DefaultMaxTags records fit.
+const DefaultMaxTagBytes = 128 << 20
+
+// recordOverhead is the weight of one record beyond its key: the map slot,
+// the string header and the record itself.
+const recordOverhead = 80
+
+func recordCost(tag string) int64 { return int64(len(tag)) + recordOverhead }
+
 // NewTagClock returns an empty clock keeping at most maxTags records
 // (DefaultMaxTags when maxTags <= 0).
 func NewTagClock(maxTags int) *TagClock {
 	if maxTags <= 0 {
 		maxTags = DefaultMaxTags
 	}
-	c := &TagClock{seed: maphash.MakeSeed(), maxTags: maxTags, now: time.Now}
+	c := &TagClock{seed: maphash.MakeSeed(), maxTags: maxTags, maxBytes: DefaultMaxTagBytes, now: time.Now}
 	for i := range c.shards {
 		c.shards[i].records = make(map[string]tagRecord)
 	}
@@ -119,6 +133,7 @@ func (c *TagClock) Apply(tags []string, mode Mode, v uint64) {
 		rec, existed := s.records[tag]
 		if !existed {
 			c.count.Add(1)
+			c.bytes.Add(recordCost(tag))
 		}
 		if mode == ModeStale {
 			rec.soft = max(rec.soft, v)
@@ -129,7 +144,7 @@ func (c *TagClock) Apply(tags []string, mode Mode, v uint64) {
 		s.records[tag] = rec
 		s.mu.Unlock()
 	}
-	if c.count.Load() > int64(c.maxTags) && c.shrinking.TryLock() {
+	if c.overBounds() && c.shrinking.TryLock() {
 		c.shrink()
 		c.shrinking.Unlock()
 	}
@@ -182,6 +197,20 @@ func (c *TagClock) Check(clock uint64, tags []string) Validity {
 // Len returns the number of tag records held.
 func (c *TagClock) Len() int { return int(c.count.Load()) }
 
+// Bytes returns what the tag records weigh.
+func (c *TagClock) Bytes() int64 { return c.bytes.Load() }
+
+func (c *TagClock) overBounds() bool {
+	return c.count.Load() > int64(c.maxTags) || c.bytes.Load() > c.maxBytes
+}
+
+// forget drops a record; the caller holds the shard's lock.
+func (c *TagClock) forget(s *clockShard, tag string) {
+	delete(s.records, tag)
+	c.count.Add(-1)
+	c.bytes.Add(-recordCost(tag))
+}
+
 // Prune drops records older than horizon: no stored entry can have started
 // its fetch before them, because entries are never kept longer than horizon
 // after their fetch started.
@@ -193,8 +222,7 @@ func (c *TagClock) Prune(horizon time.Duration) int {
 		s.mu.Lock()
 		for tag, rec := range s.records {
 			if rec.at.Before(cutoff) {
-				delete(s.records, tag)
-				c.count.Add(-1)
+				c.forget(s, tag)
 				dropped++
 			}
 		}
@@ -217,7 +245,7 @@ func (c *TagClock) shrink() {
 		}
 		s.mu.RUnlock()
 	}
-	if len(values) <= c.maxTags {
+	if len(values) < 2 || !c.overBounds() {
 		return
 	}
 	sort.Slice(values, func(i, j int) bool { return values[i] < values[j] })
@@ -228,8 +256,7 @@ func (c *TagClock) shrink() {
 		s.mu.Lock()
 		for tag, rec := range s.records {
 			if max(rec.hard, rec.soft) <= cut {
-				delete(s.records, tag)
-				c.count.Add(-1)
+				c.forget(s, tag)
 			}
 		}
 		s.mu.Unlock()

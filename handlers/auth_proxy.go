@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-bff/caddy-bff/internal/jsonreply"
+	"github.com/caddy-bff/caddy-bff/internal/standing"
 	"github.com/caddy-bff/caddy-bff/internal/tokenverify"
 )
 
@@ -82,6 +83,7 @@ type AuthProxy struct {
 	stripHeaders []string
 	bearer       bool
 	logger       *zap.Logger
+	release      func()
 }
 
 // ForwardClaim sends one claim upstream as a request header.
@@ -136,6 +138,17 @@ func (a *AuthProxy) Provision(ctx caddy.Context) error {
 	}
 	if err := a.Verifier.Provision(ctx); err != nil {
 		return fmt.Errorf("auth_proxy: %w", err)
+	}
+	// The cache applies RFC 9111's Authorization rules to requests that
+	// carry the session this gate reads.
+	a.release = standing.Register(a.TokenSources.Credentials())
+	return nil
+}
+
+// Cleanup releases the registration of the session's cookie and headers.
+func (a *AuthProxy) Cleanup() error {
+	if a.release != nil {
+		a.release()
 	}
 	return nil
 }
@@ -221,6 +234,7 @@ func (a *AuthProxy) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 		}
 		r.Header.Set(fc.Header, value)
 	}
+	standing.Admit(r, "auth_proxy")
 	return next.ServeHTTP(w, r)
 }
 
@@ -309,6 +323,7 @@ func validHeaderValue(s string) bool {
 // Interface guards
 var (
 	_ caddy.Provisioner           = (*AuthProxy)(nil)
+	_ caddy.CleanerUpper          = (*AuthProxy)(nil)
 	_ caddy.Validator             = (*AuthProxy)(nil)
 	_ caddyhttp.MiddlewareHandler = (*AuthProxy)(nil)
 )

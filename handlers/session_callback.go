@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-bff/caddy-bff/internal/jsonreply"
+	"github.com/caddy-bff/caddy-bff/internal/standing"
 	"github.com/caddy-bff/caddy-bff/internal/tokenverify"
 )
 
@@ -79,6 +80,7 @@ type SessionCallback struct {
 
 	methods MethodSet
 	logger  *zap.Logger
+	release func()
 }
 
 // CaddyModule returns the Caddy module information.
@@ -99,6 +101,17 @@ func (h *SessionCallback) Provision(ctx caddy.Context) error {
 		if err := h.Verify.Provision(ctx); err != nil {
 			return fmt.Errorf("session token verification: %w", err)
 		}
+	}
+	// The cache applies RFC 9111's Authorization rules to requests that
+	// carry the cookie this callback sets.
+	h.release = standing.Register(standing.Credentials{Cookies: []string{h.Cookie.Name}})
+	return nil
+}
+
+// Cleanup releases the registration of the session cookie.
+func (h *SessionCallback) Cleanup() error {
+	if h.release != nil {
+		h.release()
 	}
 	return nil
 }
@@ -271,6 +284,7 @@ func setSessionAnswerHeaders(w http.ResponseWriter) {
 // Interface guards.
 var (
 	_ caddy.Provisioner           = (*SessionCallback)(nil)
+	_ caddy.CleanerUpper          = (*SessionCallback)(nil)
 	_ caddy.Validator             = (*SessionCallback)(nil)
 	_ caddyhttp.MiddlewareHandler = (*SessionCallback)(nil)
 )

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -11,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-bff/caddy-bff/cache"
+	"github.com/caddy-bff/caddy-bff/internal/standing"
 )
 
 // TagCache is the `tag_cache` HTTP handler: an RFC 9111 shared cache in
@@ -53,12 +55,27 @@ type TagCache struct {
 	// LockTimeout bounds how long a request waits for a concurrent fill of the
 	// same key before going upstream itself. Default: 10s.
 	LockTimeout caddy.Duration `json:"lock_timeout,omitempty"`
+	// CredentialCookies names more cookies that carry a user's session (for
+	// example an app's own `__Secure-next-auth.session-token`). A request
+	// carrying one gets RFC 9111's rules for requests with Authorization:
+	// its response is stored only when marked public, s-maxage or
+	// must-revalidate, and served only to requests with a credential too.
+	// The cookies and headers that auth_proxy, the authenticated matcher
+	// and session_callback read are always counted. Default: none more.
+	CredentialCookies []string `json:"credential_cookies,omitempty"`
+	// CredentialHeaders names more request headers that carry a credential,
+	// with the same effect as CredentialCookies. Authorization is always
+	// one. Default: none more.
+	CredentialHeaders []string `json:"credential_headers,omitempty"`
 
 	store    *cache.Store
 	policy   cache.Policy
 	tagSplit map[string]TagSeparator
 	logger   *zap.Logger
 	now      func() time.Time
+
+	credentials  standing.Credentials
+	warnGateOnce *sync.Once // one warning per handler about a gate after the cache
 }
 
 // TagHeader names a response header that carries tags.
@@ -150,6 +167,8 @@ func (h *TagCache) setup(logger *zap.Logger) error {
 		}
 		h.tagSplit[http.CanonicalHeaderKey(th.Name)] = sep
 	}
+	h.warnGateOnce = new(sync.Once)
+	h.credentials = standing.Credentials{Cookies: h.CredentialCookies, Headers: h.CredentialHeaders}
 	h.policy = cache.Policy{
 		TargetedFields: h.TargetedFields,
 		ForceTTL:       time.Duration(h.TTL),

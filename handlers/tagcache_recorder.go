@@ -12,6 +12,9 @@ import (
 type fillRecorder struct {
 	client http.ResponseWriter
 	header http.Header
+	// before are the headers handlers before the cache set for this
+	// request: part of what the client gets, never part of an entry.
+	before http.Header
 
 	// decide is called once the status is known and says whether the
 	// response goes to the client as it is written. prepare, when set, may
@@ -34,7 +37,45 @@ type fillRecorder struct {
 // directive), so they take part in the storage decision exactly as they
 // would reach the client.
 func newFillRecorder(client http.ResponseWriter, limit int64, decide func(int) bool) *fillRecorder {
-	return &fillRecorder{client: client, header: client.Header().Clone(), limit: limit, decide: decide}
+	before := client.Header().Clone()
+	return &fillRecorder{client: client, header: before.Clone(), before: before, limit: limit, decide: decide}
+}
+
+// produced returns the response headers the handlers after the cache
+// produced: the snapshot less what was set before the cache. A field the
+// later handlers appended to keeps only the appended values; one they
+// replaced keeps their values.
+func (r *fillRecorder) produced() http.Header {
+	if len(r.before) == 0 {
+		return r.snapshot
+	}
+	out := make(http.Header, len(r.snapshot))
+	for k, vs := range r.snapshot {
+		pre, ok := r.before[k]
+		switch {
+		case !ok:
+			out[k] = vs
+		case len(vs) > len(pre) && equalValues(vs[:len(pre)], pre):
+			out[k] = vs[len(pre):]
+		case equalValues(vs, pre):
+			// Untouched since before the cache: not the entry's.
+		default:
+			out[k] = vs
+		}
+	}
+	return out
+}
+
+func equalValues(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *fillRecorder) Header() http.Header { return r.header }

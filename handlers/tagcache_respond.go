@@ -13,19 +13,22 @@ import (
 // and this cache's Cache-Status, a 304 when the client's own conditional
 // request matches, and no body for HEAD.
 func (h *TagCache) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.Entry, now time.Time, cacheStatus string) error {
-	// Headers set by handlers that ran before tag_cache stay; the stored
-	// ones take precedence.
+	// Headers set by handlers that ran before tag_cache are this request's
+	// own and stay first; the stored values follow, as they would on a
+	// miss, where the later handlers add to them. (An entry holds only
+	// what the later handlers produced.)
 	// The values are copied (into one backing array, so one allocation):
 	// handlers that run later, like `header` with a replace operation,
 	// may edit them in place, and the stored entry must stay untouched.
 	header := w.Header()
 	total := 1
-	for _, vs := range e.Header {
-		total += len(vs)
+	for k, vs := range e.Header {
+		total += len(vs) + len(header[k])
 	}
 	values := make([]string, 0, total)
 	for k, vs := range e.Header {
 		start := len(values)
+		values = append(values, header[k]...)
 		values = append(values, vs...)
 		header[k] = values[start:len(values):len(values)]
 	}

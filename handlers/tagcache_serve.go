@@ -12,18 +12,25 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-bff/caddy-bff/cache"
+	"github.com/caddy-bff/caddy-bff/internal/standing"
 )
 
 // ServeHTTP looks the request up in the store and answers from it, or
 // forwards it to the rest of the route and stores what comes back.
 func (h *TagCache) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	switch {
-	case r.Header.Get("Upgrade") != "":
-		return next.ServeHTTP(w, r)
+	case isUpgrade(r):
+		return h.bypass(w, r, next, "detail=upgrade")
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		if hasBody(r) {
+			// A body is no part of the cache key: storing the answer, or
+			// answering from the store, would let the body choose what
+			// others get under the plain GET's key.
+			return h.bypass(w, r, next, "detail=request-body")
+		}
 		return h.serveCacheable(w, r, next)
 	case isSafeMethod(r.Method):
-		return next.ServeHTTP(w, r)
+		return h.bypass(w, r, next, "")
 	default:
 		return h.serveUnsafe(w, r, next)
 	}
@@ -33,25 +40,76 @@ func isSafeMethod(m string) bool {
 	return m == http.MethodOptions || m == http.MethodTrace || m == "PROPFIND" || m == "SEARCH"
 }
 
+// isUpgrade reports a genuine protocol upgrade (RFC 9110 section 7.8):
+// Upgrade named in Connection. An Upgrade field alone is not one, and is
+// handled as any request of its method.
+func isUpgrade(r *http.Request) bool {
+	if r.Header.Get("Upgrade") == "" {
+		return false
+	}
+	for _, v := range r.Header.Values("Connection") {
+		for _, token := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(token), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasBody reports whether the request carries a body, announced by
+// Content-Length or sent chunked.
+func hasBody(r *http.Request) bool {
+	return r.ContentLength != 0 || len(r.TransferEncoding) > 0
+}
+
+// bypass forwards a request the cache neither stores nor answers, still
+// stripping the tag headers from what the client receives.
+func (h *TagCache) bypass(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, detail string) error {
+	return next.ServeHTTP(&tagStrippingWriter{ResponseWriter: w, cache: h, status: h.status("fwd=bypass", 0, "", detail)}, r)
+}
+
 // lookupRequest is what the cache needs to know of a GET or HEAD.
 type lookupRequest struct {
-	cc         cache.Directives
-	noCache    bool
-	auth       bool
+	cc      cache.Directives
+	noCache bool
+	// standing is what the request presented of its identity before the
+	// cache; admittedBy names the gate that admitted it, if any.
+	standing   cache.Standing
+	admittedBy string
 	primaryKey string
+}
+
+// credentialed reports whether the request gets RFC 9111's Authorization
+// rules.
+func (lr lookupRequest) credentialed() bool { return lr.standing > cache.Anonymous }
+
+// standingOf says what r presented before the cache: admission by a gate
+// that ran before it, a credential, or nothing.
+func (h *TagCache) standingOf(r *http.Request) (cache.Standing, string) {
+	if by := standing.AdmittedBy(r); by != "" {
+		return cache.Admitted, by
+	}
+	if standing.Carries(r, h.credentials) {
+		return cache.Credentialed, ""
+	}
+	return cache.Anonymous, ""
 }
 
 func (h *TagCache) serveCacheable(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	lr := lookupRequest{
 		cc:         cache.ParseDirectives(r.Header, "Cache-Control"),
-		auth:       r.Header.Get("Authorization") != "",
 		primaryKey: cache.PrimaryKey(r),
 	}
+	lr.standing, lr.admittedBy = h.standingOf(r)
 	lr.noCache = lr.cc.Has("no-cache") || (lr.cc == nil && hasPragmaNoCache(r.Header))
 
 	entry, varyMiss := h.store.LookupKey(lr.primaryKey, r)
-	if entry == nil && !lr.auth && !lr.noCache {
+	if entry == nil && !lr.noCache {
 		entry = h.lookupShared(r)
+		if entry != nil && !entry.ServableTo(lr.standing) {
+			entry = nil
+		}
 		if entry != nil {
 			now := h.now()
 			if fresh := entry.Freshness(now); fresh > 0 && !entry.NoCache && h.acceptableFresh(lr.cc, entry.Age(now), fresh) {
@@ -65,7 +123,7 @@ func (h *TagCache) serveCacheable(w http.ResponseWriter, r *http.Request, next c
 	if entry != nil {
 		validity = h.store.Validity(entry)
 		invalidated = validity == cache.HardInvalidated
-		if invalidated || (lr.auth && !entry.AuthorizedReuse) {
+		if invalidated || !entry.ServableTo(lr.standing) {
 			entry = nil
 		}
 	}
@@ -118,7 +176,7 @@ func (h *TagCache) serveCacheable(w http.ResponseWriter, r *http.Request, next c
 			detail = "detail=soft-invalidated"
 		}
 		h.store.RecordStaleServe()
-		h.refreshInBackground(r, next, entry)
+		h.refreshInBackground(r, next, lr, entry)
 		return h.serveEntry(w, r, entry, now, h.status("hit", freshness, entry.Key, detail))
 	}
 	if lr.cc.Has("only-if-cached") {
@@ -189,21 +247,26 @@ func (h *TagCache) gatewayTimeout(w http.ResponseWriter, lr lookupRequest) error
 // for one fill and share its response when it was stored.
 func (h *TagCache) serveMiss(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, lr lookupRequest, fwd string) error {
 	h.store.RecordMiss()
-	if r.Method != http.MethodGet || lr.auth || lr.noCache {
+	if r.Method != http.MethodGet || lr.credentialed() || lr.noCache {
 		_, err := h.fill(w, r, next, lr, fwd, nil)
 		return err
 	}
 	flight, leader := h.store.Join(lr.primaryKey)
 	if leader {
-		entry, err := h.fill(w, r, next, lr, fwd, nil)
-		h.store.Finish(lr.primaryKey, flight, entry)
+		var entry *cache.Entry
+		// Deferred: a client that resets mid-body, or a handler that
+		// panics (reverse_proxy aborts with http.ErrAbortHandler), must
+		// still end the flight, or every later miss of the key would wait.
+		defer func() { h.store.Finish(lr.primaryKey, flight, entry) }()
+		var err error
+		entry, err = h.fill(w, r, next, lr, fwd, nil)
 		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(h.LockTimeout))
 	shared := flight.Wait(ctx)
 	cancel()
 	if shared != nil && cache.VariantKey(lr.primaryKey, shared.VaryNames, r) == shared.Key &&
-		h.store.Validity(shared) == cache.Valid {
+		shared.ServableTo(lr.standing) && h.store.Validity(shared) == cache.Valid {
 		now := h.now()
 		h.store.RecordHit()
 		return h.serveEntry(w, r, shared, now, h.status("hit", shared.Freshness(now), shared.Key, "detail=coalesced"))
@@ -239,7 +302,12 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 		return true
 	})
 	rec.prepare = func(status int, header http.Header) {
-		decision := h.policy.Judge(r, status, header, h.now())
+		decision := h.policy.Judge(r, lr.standing, status, header, h.now())
+		if gate := h.gateAfterCache(r, lr); gate != "" {
+			// Produced behind a gate that runs after the cache: stored, it
+			// would be served to requests that never pass the gate.
+			decision = cache.Decision{Reason: "behind-gate"}
+		}
 		judged = &decision
 		if !decision.Storable || r.Method != http.MethodGet || contentLengthOver(header, h.MaxItemSize) {
 			// Nothing will be stored: stream without keeping a copy, so a
@@ -267,7 +335,7 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 
 	if stale != nil && !rec.streaming && rec.wroteHead {
 		if conditional && rec.status == http.StatusNotModified {
-			stored = h.refreshFrom304(r, stale, rec.snapshot, clockAtStart, requestTime, responseTime)
+			stored = h.refreshFrom304(r, lr, stale, rec.produced(), clockAtStart, requestTime, responseTime)
 			served := stored
 			if served == nil {
 				served = stale
@@ -291,7 +359,7 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	if !rec.wroteHead {
 		rec.WriteHeader(http.StatusOK)
 	}
-	stored = h.storeResponse(r, rec, judged, clockAtStart, requestTime, responseTime)
+	stored = h.storeResponse(r, lr, rec, judged, clockAtStart, requestTime, responseTime)
 	return stored, nil
 }
 
@@ -332,7 +400,7 @@ func (h *TagCache) canServeStaleOnError(lr lookupRequest, stale *cache.Entry, st
 }
 
 // storeResponse stores what rec captured when it may be stored.
-func (h *TagCache) storeResponse(r *http.Request, rec *fillRecorder, judged *cache.Decision, clockAtStart uint64, requestTime, responseTime time.Time) *cache.Entry {
+func (h *TagCache) storeResponse(r *http.Request, lr lookupRequest, rec *fillRecorder, judged *cache.Decision, clockAtStart uint64, requestTime, responseTime time.Time) *cache.Entry {
 	if r.Method != http.MethodGet {
 		return nil
 	}
@@ -340,7 +408,10 @@ func (h *TagCache) storeResponse(r *http.Request, rec *fillRecorder, judged *cac
 	if judged != nil {
 		decision = *judged
 	} else {
-		decision = h.policy.Judge(r, rec.status, rec.snapshot, responseTime)
+		decision = h.policy.Judge(r, lr.standing, rec.status, rec.snapshot, responseTime)
+		if h.gateAfterCache(r, lr) != "" {
+			decision = cache.Decision{Reason: "behind-gate"}
+		}
 	}
 	if !decision.Storable || rec.overflowed {
 		h.store.RecordUncacheable()
@@ -351,7 +422,10 @@ func (h *TagCache) storeResponse(r *http.Request, rec *fillRecorder, judged *cac
 		h.store.RecordUncacheable()
 		return nil
 	}
-	entry, ok := h.newEntry(r, rec.status, rec.snapshot, rec.body.Bytes(), decision, clockAtStart, requestTime, responseTime)
+	// The entry keeps only what the handlers after the cache produced:
+	// headers set before it for this request (CORS, placeholders) are set
+	// again for every request, and must not be replayed to others.
+	entry, ok := h.newEntry(r, lr.standing, rec.status, rec.produced(), rec.body.Bytes(), decision, clockAtStart, requestTime, responseTime)
 	if !ok || !h.store.Put(entry) {
 		return nil
 	}
@@ -359,7 +433,7 @@ func (h *TagCache) storeResponse(r *http.Request, rec *fillRecorder, judged *cac
 }
 
 // newEntry builds an entry from a judged response.
-func (h *TagCache) newEntry(r *http.Request, status int, header http.Header, body []byte, d cache.Decision, clock uint64, requestTime, responseTime time.Time) (*cache.Entry, bool) {
+func (h *TagCache) newEntry(r *http.Request, standing cache.Standing, status int, header http.Header, body []byte, d cache.Decision, clock uint64, requestTime, responseTime time.Time) (*cache.Entry, bool) {
 	primary := cache.PrimaryKey(r)
 	tags, ok, problem := h.tagsOf(header, r.URL.Path, primary)
 	if !ok {
@@ -391,12 +465,13 @@ func (h *TagCache) newEntry(r *http.Request, status int, header http.Header, bod
 		Tags:         tags,
 		Clock:        clock,
 		VaryNames:    varyNames,
+		Standing:     standing,
 	}, true
 }
 
 // refreshFrom304 merges a 304's headers into the stale entry (RFC 9111
 // section 4.3.4) and stores the result as a new entry.
-func (h *TagCache) refreshFrom304(r *http.Request, stale *cache.Entry, header http.Header, clock uint64, requestTime, responseTime time.Time) *cache.Entry {
+func (h *TagCache) refreshFrom304(r *http.Request, lr lookupRequest, stale *cache.Entry, header http.Header, clock uint64, requestTime, responseTime time.Time) *cache.Entry {
 	merged := stale.Header.Clone()
 	// The 304 updates every stored field except those describing the
 	// stored representation itself, which a 304 cannot change.
@@ -406,11 +481,12 @@ func (h *TagCache) refreshFrom304(r *http.Request, stale *cache.Entry, header ht
 	if header.Get("Age") == "" {
 		merged.Del("Age")
 	}
-	d := h.policy.Judge(r, stale.Status, merged, responseTime)
-	if !d.Storable {
+	standing := max(lr.standing, stale.Standing)
+	d := h.policy.Judge(r, standing, stale.Status, merged, responseTime)
+	if !d.Storable || h.gateAfterCache(r, lr) != "" {
 		return nil
 	}
-	entry, ok := h.newEntry(r, stale.Status, merged, stale.Body, d, clock, requestTime, responseTime)
+	entry, ok := h.newEntry(r, standing, stale.Status, merged, stale.Body, d, clock, requestTime, responseTime)
 	if !ok || !h.store.Put(entry) {
 		return nil
 	}
@@ -450,23 +526,43 @@ func (h *TagCache) revalidate(w http.ResponseWriter, r *http.Request, next caddy
 }
 
 // refreshInBackground refreshes entry once, without a client waiting, unless
-// a fill for it is already under way.
-func (h *TagCache) refreshInBackground(r *http.Request, next caddyhttp.Handler, entry *cache.Entry) {
+// a fill for it is already under way. The refresh goes upstream with the
+// triggering request's headers, so what it stores keeps that request's
+// standing.
+func (h *TagCache) refreshInBackground(r *http.Request, next caddyhttp.Handler, lr lookupRequest, entry *cache.Entry) {
 	flight, leader := h.store.Join(entry.PrimaryKey)
 	if !leader {
 		return
 	}
 	bg := detachedRequest(r)
-	go func() {
-		var stored *cache.Entry
-		defer func() { h.store.Finish(entry.PrimaryKey, flight, stored) }()
-		lr := lookupRequest{cc: nil, primaryKey: entry.PrimaryKey}
-		var err error
-		stored, err = h.fill(&discardWriter{}, bg, next, lr, "stale", entry)
-		if err != nil {
-			h.logger.Debug("background refresh failed", zap.String("key", entry.PrimaryKey), zap.Error(err))
+	refresh := lookupRequest{primaryKey: entry.PrimaryKey, standing: lr.standing, admittedBy: lr.admittedBy}
+	go h.refresh(bg, next, refresh, entry, flight)
+}
+
+// refresh runs one background refresh. Nothing above this goroutine would
+// recover a panic (reverse_proxy aborts with http.ErrAbortHandler when the
+// origin breaks off mid-body), so it recovers here, counts a failed
+// refresh and always ends the flight (design invariant 7).
+func (h *TagCache) refresh(bg *http.Request, next caddyhttp.Handler, lr lookupRequest, entry *cache.Entry, flight *cache.Flight) {
+	var stored *cache.Entry
+	defer func() {
+		if v := recover(); v != nil {
+			stored = nil
+			h.store.RecordRefreshFailure()
+			fields := []zap.Field{zap.String("key", entry.PrimaryKey), zap.Any("panic", v)}
+			if v != http.ErrAbortHandler {
+				fields = append(fields, zap.Stack("stack"))
+			}
+			h.logger.Warn("background refresh aborted", fields...)
 		}
+		h.store.Finish(entry.PrimaryKey, flight, stored)
 	}()
+	var err error
+	stored, err = h.fill(&discardWriter{}, bg, next, lr, "stale", entry)
+	if err != nil {
+		h.store.RecordRefreshFailure()
+		h.logger.Debug("background refresh failed", zap.String("key", entry.PrimaryKey), zap.Error(err))
+	}
 }
 
 // detachedRequest copies r for a background refresh: a context that the
@@ -518,10 +614,10 @@ func (h *TagCache) serveUnsafe(w http.ResponseWriter, r *http.Request, next cadd
 	return nil
 }
 
-// parseAge reads the Age a response arrived with. RFC 9111 section 5.1 asks
-// a cache to treat an invalid Age as stale, so anything but a non-negative
-// integer (the first member when the field is a list) makes the response
-// maximally old.
+// parseAge reads the Age a response arrived with (RFC 9111 section 5.1):
+// the first member of the first field line. A value that is not a
+// non-negative integer (non-numeric, negative, fractional) is invalid and
+// ignored; one too large for 31 bits makes the response maximally old.
 func parseAge(header http.Header) time.Duration {
 	values := header.Values("Age")
 	if len(values) == 0 {
@@ -530,11 +626,11 @@ func parseAge(header http.Header) time.Duration {
 	first, _, _ := strings.Cut(values[0], ",")
 	first = strings.TrimSpace(first)
 	if first == "" {
-		return veryOld
+		return 0
 	}
 	for i := 0; i < len(first); i++ {
 		if first[i] < '0' || first[i] > '9' {
-			return veryOld
+			return 0
 		}
 	}
 	secs, err := strconv.ParseInt(first, 10, 64)

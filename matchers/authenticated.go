@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-bff/caddy-bff/internal/jsonreply"
+	"github.com/caddy-bff/caddy-bff/internal/standing"
 	"github.com/caddy-bff/caddy-bff/internal/tokenverify"
 )
 
@@ -36,7 +37,8 @@ type MatchAuthenticated struct {
 	// the `_token` cookie, then `Authorization: Bearer`.
 	TokenSources tokenverify.Sources `json:"token_sources,omitempty"`
 
-	logger *zap.Logger
+	logger  *zap.Logger
+	release func()
 }
 
 // CaddyModule returns the Caddy module information.
@@ -56,7 +58,21 @@ func (m *MatchAuthenticated) Provision(ctx caddy.Context) error {
 	if err := m.TokenSources.Validate(); err != nil {
 		return err
 	}
-	return m.Verifier.Provision(ctx)
+	if err := m.Verifier.Provision(ctx); err != nil {
+		return err
+	}
+	// The cache applies RFC 9111's Authorization rules to requests that
+	// carry the session this matcher reads.
+	m.release = standing.Register(m.TokenSources.Credentials())
+	return nil
+}
+
+// Cleanup releases the registration of the session's cookie and headers.
+func (m *MatchAuthenticated) Cleanup() error {
+	if m.release != nil {
+		m.release()
+	}
+	return nil
 }
 
 // Validate requires a verification block.
@@ -97,6 +113,7 @@ func (m MatchAuthenticated) MatchWithError(r *http.Request) (bool, error) {
 	}
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	tokenverify.SetPlaceholders(repl, claims)
+	standing.Admit(r, "authenticated")
 	return true, nil
 }
 
@@ -139,6 +156,7 @@ func (m *MatchAuthenticated) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // Interface guards
 var (
 	_ caddy.Provisioner                 = (*MatchAuthenticated)(nil)
+	_ caddy.CleanerUpper                = (*MatchAuthenticated)(nil)
 	_ caddy.Validator                   = (*MatchAuthenticated)(nil)
 	_ caddyhttp.RequestMatcherWithError = (*MatchAuthenticated)(nil)
 	_ caddyfile.Unmarshaler             = (*MatchAuthenticated)(nil)

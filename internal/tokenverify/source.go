@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/caddy-bff/caddy-bff/internal/standing"
 )
 
 // DefaultCookie is the cookie session_callback sets and auth_proxy reads by
@@ -110,4 +112,20 @@ func UnmarshalSource(d *caddyfile.Dispenser) (Source, error) {
 		return Source{}, d.ArgErr()
 	}
 	return src, nil
+}
+
+// Credentials returns the cookie and header names the sources read, so the
+// cache can tell which requests carry a session (bearer tokens travel in
+// Authorization, which the cache always counts).
+func (s Sources) Credentials() standing.Credentials {
+	var c standing.Credentials
+	for _, src := range s {
+		switch src.From {
+		case "cookie":
+			c.Cookies = append(c.Cookies, src.Name)
+		case "header":
+			c.Headers = append(c.Headers, src.Name)
+		}
+	}
+	return c
 }
