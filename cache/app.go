@@ -193,8 +193,12 @@ func (a *App) Validate() error {
 	return nil
 }
 
-// Start implements caddy.App.
-func (a *App) Start() error { return nil }
+// Start implements caddy.App. Every app is provisioned by now, so this is
+// where the HTTP routes are checked for a gate ordered after the cache.
+func (a *App) Start() error {
+	a.checkGateOrder()
+	return nil
+}
 
 // Stop implements caddy.App. Stores keep running for the next config; the
 // pool ends them when no config uses them any more.

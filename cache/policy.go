@@ -56,6 +56,12 @@ var understoodStatus = map[int]bool{
 // first valid targeted field, else Cache-Control.
 func (p *Policy) EffectiveDirectives(h http.Header) Directives {
 	for _, f := range p.TargetedFields {
+		lines := h.Values(f)
+		if len(lines) == 0 || (!strings.EqualFold(f, "Surrogate-Control") && !validTargetedField(lines)) {
+			// Surrogate-Control predates Structured Fields; the RFC 9213
+			// fields that are not a valid dictionary are ignored.
+			continue
+		}
 		if d := ParseDirectives(h, f); len(d) > 0 {
 			return d
 		}
@@ -147,9 +153,11 @@ func explicitLifetime(cc Directives, h http.Header) (time.Duration, bool) {
 	if cc.Has("max-age") || cc.Has("s-maxage") {
 		return 0, true // present but invalid: treat as stale
 	}
-	if len(h.Values("Expires")) > 0 {
-		expires, err := http.ParseTime(h.Get("Expires"))
-		if err != nil {
+	if values := h.Values("Expires"); len(values) > 0 {
+		// Several field lines, or an invalid date, mean already expired
+		// (RFC 9111 section 5.3).
+		expires, ok := parseHTTPDate(values[0])
+		if !ok || len(values) > 1 {
 			return 0, true
 		}
 		date, err := http.ParseTime(h.Get("Date"))
