@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -78,6 +79,8 @@ type lookupRequest struct {
 	standing   cache.Standing
 	admittedBy string
 	primaryKey string
+	// background marks a refresh that no client waits for.
+	background bool
 }
 
 // credentialed reports whether the request gets RFC 9111's Authorization
@@ -332,6 +335,10 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	}
 	err := next.ServeHTTP(rec, upstreamReq)
 	responseTime := h.now()
+	if lr.background && err == nil && rec.status >= 500 {
+		// A refresh that got a server error keeps the entry it had.
+		return nil, fmt.Errorf("origin answered %d", rec.status)
+	}
 
 	if stale != nil && !rec.streaming && rec.wroteHead {
 		if conditional && rec.status == http.StatusNotModified {
@@ -381,6 +388,9 @@ func storedWord(stored bool) string {
 // by the stale entry (RFC 5861 stale-if-error, from the response or the
 // request).
 func (h *TagCache) canServeStaleOnError(lr lookupRequest, stale *cache.Entry, status int) bool {
+	if lr.background {
+		return false // nobody to answer: the refresh failed, and says so
+	}
 	if status < 500 || stale.MustRevalidate || stale.NoCache {
 		return false
 	}
@@ -535,7 +545,7 @@ func (h *TagCache) refreshInBackground(r *http.Request, next caddyhttp.Handler, 
 		return
 	}
 	bg := detachedRequest(r)
-	refresh := lookupRequest{primaryKey: entry.PrimaryKey, standing: lr.standing, admittedBy: lr.admittedBy}
+	refresh := lookupRequest{primaryKey: entry.PrimaryKey, standing: lr.standing, admittedBy: lr.admittedBy, background: true}
 	go h.refresh(bg, next, refresh, entry, flight)
 }
 
