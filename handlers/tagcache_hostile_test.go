@@ -398,3 +398,35 @@ func withCaddyVars(r *http.Request) *http.Request {
 	ctx := context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{})
 	return r.WithContext(ctx)
 }
+
+// Tags and freshness set by a `header` directive before the cache still
+// apply to the entry (they describe the response), though the entry does
+// not keep the header fields themselves.
+func TestTagCacheTagsSetBeforeCacheStillTagTheEntry(t *testing.T) {
+	h, store := newTestTagCache(t, nil)
+	var calls atomic.Int32
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		calls.Add(1)
+		_, err := fmt.Fprintf(w, "render %d", calls.Load())
+		return err
+	})
+	request := func() *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		w.Header().Set("Cache-Tag", "posts")
+		if err := h.ServeHTTP(w, httptest.NewRequest("GET", "http://example.com/posts", nil), next); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	request()
+	if w := request(); !strings.Contains(w.Header().Get("Cache-Status"), "; hit") || w.Header().Get("Cache-Control") != "public, max-age=600" {
+		t.Fatalf("second request: %q, Cache-Control %q", w.Header().Get("Cache-Status"), w.Header().Get("Cache-Control"))
+	}
+	if _, err := store.Invalidate(t.Context(), []string{"posts"}, nil, cache.ModeExpire); err != nil {
+		t.Fatal(err)
+	}
+	if w := request(); w.Body.String() != "render 2" {
+		t.Fatalf("after purging the tag set before the cache: %q (%s)", w.Body.String(), w.Header().Get("Cache-Status"))
+	}
+}

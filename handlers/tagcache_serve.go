@@ -342,7 +342,7 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 
 	if stale != nil && !rec.streaming && rec.wroteHead {
 		if conditional && rec.status == http.StatusNotModified {
-			stored = h.refreshFrom304(r, lr, stale, rec.produced(), clockAtStart, requestTime, responseTime)
+			stored = h.refreshFrom304(r, lr, stale, rec.snapshot, rec.produced(), clockAtStart, requestTime, responseTime)
 			served := stored
 			if served == nil {
 				served = stale
@@ -435,17 +435,21 @@ func (h *TagCache) storeResponse(r *http.Request, lr lookupRequest, rec *fillRec
 	// The entry keeps only what the handlers after the cache produced:
 	// headers set before it for this request (CORS, placeholders) are set
 	// again for every request, and must not be replayed to others.
-	entry, ok := h.newEntry(r, lr.standing, rec.status, rec.produced(), rec.body.Bytes(), decision, clockAtStart, requestTime, responseTime)
+	entry, ok := h.newEntry(r, lr.standing, rec.status, rec.snapshot, rec.produced(), nil, rec.body.Bytes(), decision, clockAtStart, requestTime, responseTime)
 	if !ok || !h.store.Put(entry) {
 		return nil
 	}
 	return entry
 }
 
-// newEntry builds an entry from a judged response.
-func (h *TagCache) newEntry(r *http.Request, standing cache.Standing, status int, header http.Header, body []byte, d cache.Decision, clock uint64, requestTime, responseTime time.Time) (*cache.Entry, bool) {
+// newEntry builds an entry from a judged response. header is the response
+// as the client got it, which says the tags, Date and Age (a `header
+// Cache-Tag` before the cache tags the entry); stored is what the entry
+// keeps to replay: only what the handlers after the cache produced.
+// inherited tags (of the entry a 304 refreshed) are kept too.
+func (h *TagCache) newEntry(r *http.Request, standing cache.Standing, status int, header, stored http.Header, inherited []string, body []byte, d cache.Decision, clock uint64, requestTime, responseTime time.Time) (*cache.Entry, bool) {
 	primary := cache.PrimaryKey(r)
-	tags, ok, problem := h.tagsOf(header, r.URL.Path, primary)
+	tags, ok, problem := h.tagsOf(header, r.URL.Path, primary, inherited...)
 	if !ok {
 		h.logger.Warn("response not stored: its tags overflow the bounds",
 			zap.String("path", r.URL.Path), zap.String("problem", problem),
@@ -453,8 +457,10 @@ func (h *TagCache) newEntry(r *http.Request, standing cache.Standing, status int
 		h.store.RecordUncacheable()
 		return nil, false
 	}
-	stored := cache.StorableHeader(header)
-	varyNames := cache.VaryNames(header)
+	stored = cache.StorableHeader(stored)
+	// The entry varies as the handlers after the cache said; a Vary set
+	// before the cache is about headers set again for every request.
+	varyNames := cache.VaryNames(stored)
 	date, err := http.ParseTime(header.Get("Date"))
 	if err != nil {
 		date = responseTime
@@ -480,27 +486,34 @@ func (h *TagCache) newEntry(r *http.Request, standing cache.Standing, status int
 }
 
 // refreshFrom304 merges a 304's headers into the stale entry (RFC 9111
-// section 4.3.4) and stores the result as a new entry.
-func (h *TagCache) refreshFrom304(r *http.Request, lr lookupRequest, stale *cache.Entry, header http.Header, clock uint64, requestTime, responseTime time.Time) *cache.Entry {
-	merged := stale.Header.Clone()
-	// The 304 updates every stored field except those describing the
-	// stored representation itself, which a 304 cannot change.
-	for k, vs := range cache.StorableHeader(header, "Content-Length", "Content-Encoding", "Content-MD5", "Content-Range", "ETag") {
-		merged[k] = append([]string(nil), vs...)
-	}
-	if header.Get("Age") == "" {
-		merged.Del("Age")
-	}
+// section 4.3.4) and stores the result as a new entry. seen is the 304 as
+// the client's response got it, produced what the handlers after the cache
+// sent: the decision reads the first, the entry keeps the second.
+func (h *TagCache) refreshFrom304(r *http.Request, lr lookupRequest, stale *cache.Entry, seen, produced http.Header, clock uint64, requestTime, responseTime time.Time) *cache.Entry {
 	standing := max(lr.standing, stale.Standing)
-	d := h.policy.Judge(r, standing, stale.Status, merged, responseTime)
+	full := merge304(stale.Header, seen)
+	d := h.policy.Judge(r, standing, stale.Status, full, responseTime)
 	if !d.Storable || h.gateAfterCache(r, lr) != "" {
 		return nil
 	}
-	entry, ok := h.newEntry(r, standing, stale.Status, merged, stale.Body, d, clock, requestTime, responseTime)
+	entry, ok := h.newEntry(r, standing, stale.Status, full, merge304(stale.Header, produced), stale.Tags, stale.Body, d, clock, requestTime, responseTime)
 	if !ok || !h.store.Put(entry) {
 		return nil
 	}
 	return entry
+}
+
+// merge304 updates stored with a 304's fields: every field except those
+// describing the stored representation itself, which a 304 cannot change.
+func merge304(stored, notModified http.Header) http.Header {
+	merged := stored.Clone()
+	for k, vs := range cache.StorableHeader(notModified, "Content-Length", "Content-Encoding", "Content-MD5", "Content-Range", "ETag") {
+		merged[k] = append([]string(nil), vs...)
+	}
+	if notModified.Get("Age") == "" {
+		merged.Del("Age")
+	}
+	return merged
 }
 
 // conditionalRequest returns a copy of r asking upstream whether stale is

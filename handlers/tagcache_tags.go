@@ -11,14 +11,18 @@ import (
 // adds the implicit path and URI tags. ok is false when the tags overflow
 // the bounds (a tag too long, too many tags): such a response is not stored,
 // because an entry that cannot carry all its tags could not be invalidated
-// by the missing ones. problem says what overflowed, for the log.
-func (h *TagCache) tagsOf(header http.Header, path, primaryKey string) (tags []string, ok bool, problem string) {
+// by the missing ones. problem says what overflowed, for the log. inherited
+// tags (those of an entry a 304 refreshed) are kept as they are.
+func (h *TagCache) tagsOf(header http.Header, path, primaryKey string, inherited ...string) (tags []string, ok bool, problem string) {
 	seen := map[string]bool{}
 	add := func(tag string) {
 		if tag != "" && !seen[tag] {
 			seen[tag] = true
 			tags = append(tags, tag)
 		}
+	}
+	for _, tag := range inherited {
+		add(tag)
 	}
 	for name, sep := range h.tagSplit {
 		for _, line := range header.Values(name) {
