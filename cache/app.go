@@ -30,6 +30,11 @@ type App struct {
 	// folded into a floor that conservatively expires older entries.
 	// Default: 1048576.
 	MaxTags int `json:"max_tags,omitempty"`
+	// MaxTagBytes bounds what the tag clock's records weigh, in bytes (a
+	// record is at most about 150 bytes: longer tags are recorded under a
+	// digest); beyond it the oldest half is folded into the floor the same
+	// way. Default: 32 MiB.
+	MaxTagBytes int64 `json:"max_tag_bytes,omitempty"`
 	// Stores are additional named stores with their own budgets, chosen by a
 	// handler's `store` field. Each has its own tag clock.
 	Stores map[string]*StoreOptions `json:"stores,omitempty"`
@@ -147,6 +152,7 @@ func (a *App) loadStore(ctx caddy.Context, name string, size int64) (*Store, err
 			MaxRetention: time.Duration(a.MaxRetention),
 			KeepStale:    time.Duration(a.KeepStale),
 			MaxTags:      a.MaxTags,
+			MaxTagBytes:  a.MaxTagBytes,
 		})
 		if err != nil {
 			return nil, err
@@ -178,6 +184,9 @@ func (a *App) loadStore(ctx caddy.Context, name string, size int64) (*Store, err
 func (a *App) Validate() error {
 	if a.MaxSize < 0 {
 		return fmt.Errorf("max_size must be positive, got %d", a.MaxSize)
+	}
+	if a.MaxTagBytes < 0 {
+		return fmt.Errorf("max_tag_bytes must not be negative, got %d", a.MaxTagBytes)
 	}
 	if a.MaxTags < 0 {
 		return fmt.Errorf("max_tags must not be negative, got %d", a.MaxTags)

@@ -18,6 +18,7 @@ import (
 //	        max_retention <duration>
 //	        keep_stale    <duration>
 //	        max_tags      <n>
+//	        max_tag_bytes <size>
 //	        store <name> {
 //	            max_size <size>
 //	        }
@@ -80,6 +81,12 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			} else {
 				a.KeepStale = caddy.Duration(dur)
 			}
+		case "max_tag_bytes":
+			size, err := parseSize(d)
+			if err != nil {
+				return err
+			}
+			a.MaxTagBytes = size
 		case "max_tags":
 			if !d.NextArg() {
 				return d.ArgErr()

@@ -81,6 +81,8 @@ type StoreConfig struct {
 	KeepStale time.Duration
 	// MaxTags bounds the tag clock's records.
 	MaxTags int
+	// MaxTagBytes bounds what the tag clock's records weigh.
+	MaxTagBytes int64
 }
 
 // NewStore returns an empty store.
@@ -90,7 +92,7 @@ func NewStore(name string, cfg StoreConfig) (*Store, error) {
 	}
 	s := &Store{
 		name:         name,
-		clock:        NewTagClock(cfg.MaxTags),
+		clock:        NewTagClock(cfg.MaxTags).withMaxBytes(cfg.MaxTagBytes),
 		maxRetention: cfg.MaxRetention,
 		keepStale:    cfg.KeepStale,
 		flights:      make(map[string]*Flight),

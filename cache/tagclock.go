@@ -83,8 +83,9 @@ const DefaultMaxTags = 1 << 20
 
 // DefaultMaxTagBytes bounds what a clock's records weigh by default. Every
 // record key is at most MaxRecordKeyLength bytes (longer tags are hashed by
-// RecordKey before they reach a clock), so DefaultMaxTags records fit.
-const DefaultMaxTagBytes = 128 << 20
+// RecordKey before they reach a clock), so a record weighs at most about
+// 150 bytes and this holds over 200,000 of the largest.
+const DefaultMaxTagBytes = 32 << 20
 
 // recordOverhead is the weight of one record beyond its key: the map slot,
 // the string header and the record itself.
@@ -101,6 +102,15 @@ func NewTagClock(maxTags int) *TagClock {
 	c := &TagClock{seed: maphash.MakeSeed(), maxTags: maxTags, maxBytes: DefaultMaxTagBytes, now: time.Now}
 	for i := range c.shards {
 		c.shards[i].records = make(map[string]tagRecord)
+	}
+	return c
+}
+
+// withMaxBytes sets the bound on what the records weigh (the default when
+// n <= 0).
+func (c *TagClock) withMaxBytes(n int64) *TagClock {
+	if n > 0 {
+		c.maxBytes = n
 	}
 	return c
 }

@@ -23,6 +23,8 @@ import (
 //	    targeted_fields  <field...> | off
 //	    cache_name       <token>
 //	    lock_timeout     <duration>
+//	    credential_cookie <name...>
+//	    credential_header <name...>
 //	    debug
 //	}
 func ParseTagCacheCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
@@ -119,6 +121,26 @@ func (tc *TagCache) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("lock_timeout: %q is not a positive duration", d.Val())
 			}
 			tc.LockTimeout = caddy.Duration(dur)
+		case "credential_cookie", "credential_header":
+			option := d.Val()
+			names := d.RemainingArgs()
+			if len(names) == 0 {
+				return d.ArgErr()
+			}
+			for _, n := range names {
+				valid := isToken(n)
+				if option == "credential_header" {
+					valid = validHeaderName(n)
+				}
+				if !valid {
+					return d.Errf("%s: %q is not a valid name", option, n)
+				}
+			}
+			if option == "credential_cookie" {
+				tc.CredentialCookies = append(tc.CredentialCookies, names...)
+			} else {
+				tc.CredentialHeaders = append(tc.CredentialHeaders, names...)
+			}
 		case "debug":
 			if d.NextArg() {
 				return d.ArgErr()
