@@ -33,7 +33,8 @@ type App struct {
 	// MaxTagBytes bounds what the tag clock's records weigh, in bytes (a
 	// record is at most about 150 bytes: longer tags are recorded under a
 	// digest); beyond it the oldest half is folded into the floor the same
-	// way. Default: 32 MiB.
+	// way. Default: an eighth of the store's max_size, at least 1 MiB and
+	// at most 32 MiB (32 MiB for the default 256 MiB store).
 	MaxTagBytes int64 `json:"max_tag_bytes,omitempty"`
 	// Stores are additional named stores with their own budgets, chosen by a
 	// handler's `store` field. Each has its own tag clock.
@@ -152,7 +153,7 @@ func (a *App) loadStore(ctx caddy.Context, name string, size int64) (*Store, err
 			MaxRetention: time.Duration(a.MaxRetention),
 			KeepStale:    time.Duration(a.KeepStale),
 			MaxTags:      a.MaxTags,
-			MaxTagBytes:  a.MaxTagBytes,
+			MaxTagBytes:  tagBytesFor(a.MaxTagBytes, size),
 		})
 		if err != nil {
 			return nil, err
@@ -299,3 +300,13 @@ var (
 	_ caddy.CleanerUpper = (*App)(nil)
 	_ caddy.Destructor   = (*pooledStore)(nil)
 )
+
+// tagBytesFor is the tag clock's byte bound for a store of size bytes: the
+// configured one, else an eighth of the store's budget within [1, 32] MiB,
+// so a small store does not carry a large clock.
+func tagBytesFor(configured, size int64) int64 {
+	if configured > 0 {
+		return configured
+	}
+	return min(max(size/8, 1<<20), DefaultMaxTagBytes)
+}

@@ -36,6 +36,7 @@ func main() {
 	caddyBin := flag.String("caddy", "", "path to a Caddy binary built with caddy-bff")
 	seconds := flag.Int("seconds", 60, "how long the load runs")
 	workers := flag.Int("workers", 16, "concurrent clients")
+	profile := flag.String("heap-profile", "", "write Caddy's heap profile (after the load) to this file")
 	flag.Parse()
 	if *caddyBin == "" {
 		log.Fatal("-caddy is required")
@@ -152,11 +153,20 @@ http://127.0.0.1:%d {
 	check(json.NewDecoder(resp.Body).Decode(&stats))
 	resp.Body.Close()
 	st := stats.Stores[0]
+	heap := heapInuse(adminURL)
+	if *profile != "" {
+		resp, err := http.Get(adminURL + "/debug/pprof/heap?gc=1")
+		check(err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		check(os.WriteFile(*profile, b, 0o644))
+	}
 	limit := int64(maxSizeMiB+64) << 20
 	fmt.Printf("soak %ds, %d workers: requests unique-GET %d, GET+POST %d, GET-with-body %d, tag floods %d (1024 tags each), tagged pages %d; errors %d\n",
 		*seconds, *workers, counts[0].Load(), counts[1].Load(), counts[2].Load(), counts[3].Load(), counts[4].Load(), errors.Load())
 	fmt.Printf("RSS before %.1f MiB, peak %.1f MiB, after %.1f MiB (limit max_size + 64 MiB = %d MiB)\n",
 		mib(before), mib(peak.Load()), mib(after), limit>>20)
+	fmt.Printf("Go heap in use at the end: %.1f MiB (GOMEMLIMIT=%q)\n", mib(heap), os.Getenv("GOMEMLIMIT"))
 	fmt.Printf("store: %d entries, %.1f MiB of %d MiB; tag clock: %d records, %.1f MiB; flights %d\n",
 		st.Entries, mib(st.Bytes), maxSizeMiB, st.TagRecords, mib(st.TagRecordBytes), st.Flights)
 	if peak.Load() > limit {
@@ -246,4 +256,19 @@ func check(err error) {
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// heapInuse reads go_memstats_heap_inuse_bytes from Caddy's admin metrics.
+func heapInuse(adminURL string) int64 {
+	resp, err := http.Get(adminURL + "/metrics")
+	check(err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f)
+		}
+	}
+	return 0
 }
