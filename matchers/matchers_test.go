@@ -26,7 +26,9 @@ func TestMatchPathPatternCleaning(t *testing.T) {
 		"//api/users":                   true,
 		"/api//users":                   true,
 		"/static/../api/keys":           true,
-		"/API/Users":                    true,
+		"/API/Users":                    false, // Next.js matches case-sensitively
+		"/x/%2e%2e/api/y":               true,  // WHATWG: %2e%2e is ..
+		"/a%2F..%2Fapi/y":               true,  // cleaned: /api/y
 		"/api%2Fusers":                  true, // decoded path is /api/users
 		"/apiary":                       false,
 		"/_next/data/b1/api/users.json": true,

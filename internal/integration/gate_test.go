@@ -53,3 +53,44 @@ func TestGatePreflightNeverReachesUpstream(t *testing.T) {
 		t.Fatalf("preflight pass: status %d body %q", r.status, r.body)
 	}
 }
+
+// TestGatePathPatternUnicodeAndDotSegments: with the usual Next.js gate,
+// `İ` (U+0130) no longer folds to `i` and opens the gate, and a path whose
+// raw form differs from its cleaned form reaches the upstream as the path
+// the gate decided on.
+func TestGatePathPatternUnicodeAndDotSegments(t *testing.T) {
+	up := startUpstream(t)
+	c, base := loadAuthConfig(t, `
+:{PORT} {
+	@gated path_pattern /((?!api|_next/static|_next/image|favicon.ico).*)
+	auth_proxy @gated {
+		jwt {
+			secret {env.JWT_SECRET}
+		}
+	}
+	@x path_pattern /x/:p*
+	auth_proxy @x {
+		jwt {
+			secret {env.JWT_SECRET}
+		}
+	}
+	reverse_proxy `+strings.TrimPrefix(up.URL, "http://")+`
+}`)
+	for _, p := range []string{"/dashboard", "/ap%C4%B0/x", "/_next/%C4%B0mage/x", "/API/x", "/_next/data/b1/dashboard.json"} {
+		assertSeed401(t, send(t, c.Client, http.MethodGet, base+p), p)
+	}
+	if seen := upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/api/y")); seen.Path != "/api/y" {
+		t.Fatalf("/api/y: upstream saw %s", seen.Path)
+	}
+	// The gate decides on /api/y (ungated) and the upstream receives /api/y,
+	// not the /x/... path a raw-path upstream would have served.
+	for _, p := range []string{"/x/%2e%2e/api/y", "/x/%2E%2E/api/y", "/x/.%2e/api/y", "/a%2F..%2Fapi/y", "//api/y"} {
+		seen := upstreamSaw(t, send(t, c.Client, http.MethodGet, base+p))
+		if seen.Path != "/api/y" {
+			t.Fatalf("%s: upstream saw %q, want /api/y", p, seen.Path)
+		}
+	}
+	// And the reverse: a path that looks ungated raw but cleans into /x/.
+	assertSeed401(t, send(t, c.Client, http.MethodGet, base+"/api/%2e%2e/x/secret"), "/api/%2e%2e/x/secret")
+	assertSeed401(t, send(t, c.Client, http.MethodGet, base+"/api%2F..%2Fx/secret"), "/api%2F..%2Fx/secret")
+}
