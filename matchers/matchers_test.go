@@ -29,7 +29,7 @@ func TestMatchPathPatternCleaning(t *testing.T) {
 		"/API/Users":                    false, // Next.js matches case-sensitively
 		"/x/%2e%2e/api/y":               true,  // WHATWG: %2e%2e is ..
 		"/a%2F..%2Fapi/y":               true,  // cleaned: /api/y
-		"/api%2Fusers":                  true, // decoded path is /api/users
+		"/api%2Fusers":                  true,  // decoded path is /api/users
 		"/apiary":                       false,
 		"/_next/data/b1/api/users.json": true,
 		"/_next/data/b1/api.json":       true,
