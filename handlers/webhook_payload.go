@@ -62,6 +62,26 @@ func splitList(values []string) []string {
 	return out
 }
 
+// checkCarryable refuses a tag no cache entry could ever carry, so that a
+// delivery is never acknowledged for a purge that cannot happen. Entries
+// get their tags from response headers split on commas (Cache-Tag,
+// X-Next-Cache-Tags), on white space (Surrogate-Key) or on both, each item
+// trimmed: no tag can begin or end with white space, nor hold both a comma
+// and white space. The cache's own limits (length, control characters)
+// apply too.
+func checkCarryable(tag string) error {
+	if err := cache.CheckTag(tag); err != nil {
+		return badRequestf("tag %q %v", tag, err)
+	}
+	if strings.TrimSpace(tag) != tag {
+		return badRequestf("tag %q begins or ends with white space: no cache entry can carry it (tag headers trim their items)", tag)
+	}
+	if strings.Contains(tag, ",") && strings.ContainsAny(tag, " \t") {
+		return badRequestf("tag %q holds both a comma and white space: no cache entry can carry it (tag headers are split on commas or on white space); send its tags separately", tag)
+	}
+	return nil
+}
+
 // nativeBody is the webhook's own JSON body.
 type nativeBody struct {
 	Tags  []string   `json:"tags"`
@@ -153,8 +173,11 @@ func parseJSONPath(expr string) (jsonPath, error) {
 }
 
 // collect returns the strings the path reaches in doc: a string value is
-// one item, an array of strings is several, null or a missing key is none.
-// Anything else is a 400: the payload is not what the configuration expects.
+// split on commas (Shopify's product tags, Stripe metadata and most CMS
+// tag fields are one comma-separated string), each item trimmed, empty
+// items dropped; an array of strings is each of its strings, split the
+// same way; null or a missing key is none. Anything else is a 400: the
+// payload is not what the configuration expects.
 func (p jsonPath) collect(doc any) ([]string, error) {
 	nodes := []any{doc}
 	for _, seg := range p.segs {
@@ -189,14 +212,14 @@ func (p jsonPath) collect(doc any) ([]string, error) {
 		switch v := n.(type) {
 		case nil:
 		case string:
-			out = append(out, v)
+			out = append(out, splitList([]string{v})...)
 		case []any:
 			for i, e := range v {
 				s, ok := e.(string)
 				if !ok {
 					return nil, badRequestf("%s: element %d is a JSON %s, want a string", p.text, i, jsonKind(e))
 				}
-				out = append(out, s)
+				out = append(out, splitList([]string{s})...)
 			}
 		default:
 			return nil, badRequestf("%s: found a JSON %s, want a string or an array of strings", p.text, jsonKind(v))

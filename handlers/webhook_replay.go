@@ -142,6 +142,6 @@ var (
 	_ DeliveryMemoryProvider = (*cache.App)(nil)
 	_ DeliveryMemory         = (*cache.DeliveryMemory)(nil)
 	_ caddy.Destructor       = (*replayGuard)(nil)
-	_ replayMemory     = (*replayGuard)(nil)
-	_ replayMemory     = (*sharedReplay)(nil)
+	_ replayMemory           = (*replayGuard)(nil)
+	_ replayMemory           = (*sharedReplay)(nil)
 )

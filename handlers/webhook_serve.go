@@ -232,6 +232,11 @@ func (h *RevalidateWebhook) record(r *http.Request, q url.Values, queryErr error
 		res.mode = ir.mode
 	}
 	res.tags, res.paths = dedupe(ir.tags), dedupe(ir.paths)
+	for _, tag := range res.tags {
+		if err := checkCarryable(tag); err != nil {
+			return fail(http.StatusBadRequest, outcomeBadRequest, err.Error())
+		}
+	}
 	n := len(res.tags) + len(res.paths)
 	switch {
 	case n == 0:

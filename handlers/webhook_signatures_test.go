@@ -386,3 +386,56 @@ func TestSignatureContentfulQuery(t *testing.T) {
 		t.Errorf("tags %v", rep.body["tags"])
 	}
 }
+
+// TestWebhookTagsSplitAsSourceDefines: acknowledged means purged. Shopify
+// stores product tags as one comma-separated string and Stripe metadata
+// values are strings: both are split and trimmed. A tag no cache entry
+// could ever carry is refused with 400, never acknowledged, and the
+// sender's retry of that delivery is not taken for a replay.
+func TestWebhookTagsSplitAsSourceDefines(t *testing.T) {
+	const secret = "shpss_0123456789abcdef"
+	now := time.Now()
+	shopifySig := func(body string) map[string]string {
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write([]byte(body))
+		return map[string]string{"X-Shopify-Hmac-Sha256": base64.StdEncoding.EncodeToString(m.Sum(nil)), "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"}
+	}
+	inv := &recordingInvalidator{}
+	wh := &RevalidateWebhook{Secret: secret, Signature: &WebhookSignature{Preset: PresetShopify}, TagsFrom: []string{"tags"}}
+	wh.now = func() time.Time { return now }
+	h, _ := newTestWebhook(t, wh, inv)
+	body := `{"id":788032119674292922,"title":"Example T-Shirt","tags":"posts, summer-sale"}`
+	rep := serve(t, h, signedPost("/hook", body, shopifySig(body)))
+	wantStatus(t, rep, 200, true)
+	if got := inv.last(t).Tags; strings.Join(got, "|") != "posts|summer-sale" {
+		t.Fatalf("Shopify tags %q, want [posts summer-sale]", got)
+	}
+
+	// Stripe metadata.
+	const stripeSecret = "whsec_stripe_test_0123456789"
+	sinv := &recordingInvalidator{}
+	swh := &RevalidateWebhook{Secret: stripeSecret, Signature: &WebhookSignature{Preset: PresetStripe}, TagsFrom: []string{"data.object.metadata.cache_tags"}}
+	swh.now = func() time.Time { return now }
+	sh, _ := newTestWebhook(t, swh, sinv)
+	sbody := `{"id":"evt_1","type":"product.updated","data":{"object":{"id":"prod_1","metadata":{"cache_tags":"posts,products"}}}}`
+	header := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(sbody), Secret: stripeSecret, Timestamp: now}).Header
+	wantStatus(t, serve(t, sh, signedPost("/hook", sbody, map[string]string{"Stripe-Signature": header})), 200, true)
+	if got := sinv.last(t).Tags; strings.Join(got, "|") != "posts|products" {
+		t.Fatalf("Stripe tags %q, want [posts products]", got)
+	}
+
+	// The native body names tags one by one: one that holds a comma and a
+	// space could never be carried by an entry.
+	ninv := &recordingInvalidator{}
+	nwh := &RevalidateWebhook{Secret: secret, Signature: &WebhookSignature{Preset: PresetShopify}}
+	nwh.now = func() time.Time { return now }
+	nh, _ := newTestWebhook(t, nwh, ninv)
+	for _, nbody := range []string{`{"tags":["posts, summer-sale"]}`, `{"tags":[" posts"]}`, `{"tags":["posts "]}`} {
+		for attempt := 0; attempt < 2; attempt++ { // the retry is refused the same way, not as a replay
+			wantError(t, serve(t, nh, signedPost("/hook", nbody, shopifySig(nbody))), http.StatusBadRequest, "no cache entry can carry it")
+		}
+	}
+	if len(ninv.calls) != 0 {
+		t.Fatalf("uncarryable tags were acknowledged: %v", ninv.calls)
+	}
+}
