@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // DeliveryMemory is the replay memory of a webhook in distributed mode: a
@@ -13,7 +15,14 @@ import (
 // accepted. Keys are `<prefix><store>:replay:<digest>`; the caller hashes
 // the delivery id, so each key has a fixed size.
 type DeliveryMemory struct {
-	backend *redisBackend
+	client *redis.Client
+	prefix string
+}
+
+// NewDeliveryMemory returns a delivery memory on client whose keys start
+// with prefix (`<key_prefix><store>:` for a store's).
+func NewDeliveryMemory(client *redis.Client, prefix string) *DeliveryMemory {
+	return &DeliveryMemory{client: client, prefix: prefix + "replay:"}
 }
 
 // DeliveryMemory returns the shared delivery memory of the named store, or
@@ -27,7 +36,7 @@ func (a *App) DeliveryMemory(store string) (*DeliveryMemory, error) {
 	if s.redis == nil {
 		return nil, nil
 	}
-	return &DeliveryMemory{backend: s.redis}, nil
+	return NewDeliveryMemory(s.redis.client, s.redis.keys.prefix), nil
 }
 
 // ClaimDelivery records key for ttl unless it is already recorded, and
@@ -36,7 +45,7 @@ func (m *DeliveryMemory) ClaimDelivery(ctx context.Context, key string, ttl time
 	if ttl <= 0 {
 		return false, errors.New("delivery memory: ttl must be positive")
 	}
-	ok, err := m.backend.client.SetNX(ctx, m.backend.keys.prefix+"replay:"+key, 1, ttl).Result()
+	ok, err := m.client.SetNX(ctx, m.prefix+key, 1, ttl).Result()
 	if err != nil {
 		return false, fmt.Errorf("delivery memory: %w", err)
 	}
@@ -45,5 +54,5 @@ func (m *DeliveryMemory) ClaimDelivery(ctx context.Context, key string, ttl time
 
 // ReleaseDelivery forgets key.
 func (m *DeliveryMemory) ReleaseDelivery(ctx context.Context, key string) error {
-	return m.backend.client.Del(ctx, m.backend.keys.prefix+"replay:"+key).Err()
+	return m.client.Del(ctx, m.prefix+key).Err()
 }
