@@ -263,7 +263,7 @@ func lexPattern(s string) ([]patToken, error) {
 				} else if s[j] == '(' {
 					depth++
 					if j+1 >= len(s) || s[j+1] != '?' {
-						return nil, fmt.Errorf("Capturing groups are not allowed at %d", j)
+						return nil, fmt.Errorf("Capturing groups are not allowed at %d; use (?:...)", j)
 					}
 				}
 				pat.WriteByte(s[j])
