@@ -172,12 +172,13 @@ func parseJSONPath(expr string) (jsonPath, error) {
 	return jsonPath{text: expr, segs: segs}, nil
 }
 
-// collect returns the strings the path reaches in doc: a string value is
-// split on commas (Shopify's product tags, Stripe metadata and most CMS
-// tag fields are one comma-separated string), each item trimmed, empty
-// items dropped; an array of strings is each of its strings, split the
-// same way; null or a missing key is none. Anything else is a 400: the
-// payload is not what the configuration expects.
+// collect returns the strings the path reaches in doc, split as the source
+// defines them: a string value is a comma-separated list (Shopify's
+// product tags, Stripe metadata values), split with each item trimmed and
+// empty items dropped; an array of strings is already a list, each string
+// one item as is (DatoCMS cache tags may hold commas); null or a missing
+// key is none. Anything else is a 400: the payload is not what the
+// configuration expects.
 func (p jsonPath) collect(doc any) ([]string, error) {
 	nodes := []any{doc}
 	for _, seg := range p.segs {
@@ -219,7 +220,7 @@ func (p jsonPath) collect(doc any) ([]string, error) {
 				if !ok {
 					return nil, badRequestf("%s: element %d is a JSON %s, want a string", p.text, i, jsonKind(e))
 				}
-				out = append(out, splitList([]string{s})...)
+				out = append(out, s)
 			}
 		default:
 			return nil, badRequestf("%s: found a JSON %s, want a string or an array of strings", p.text, jsonKind(v))
