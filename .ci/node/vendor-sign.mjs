@@ -37,24 +37,16 @@ async function sign(job) {
       stripe.webhooks.constructEvent(body, header, secret, Number.MAX_SAFE_INTEGER);
       return { version: version('stripe'), headers: { 'Stripe-Signature': header } };
     }
-    case 'standardwebhooks': {
-      const { Webhook } = require('standardwebhooks');
-      const wh = new Webhook(secret);
-      const ts = new Date(job.timestamp * 1000);
-      const signature = wh.sign(job.id, ts, body);
-      return {
-        version: version('standardwebhooks'),
-        headers: { 'webhook-id': job.id, 'webhook-timestamp': String(job.timestamp), 'webhook-signature': signature },
-      };
-    }
+    case 'standardwebhooks':
     case 'svix': {
-      const { Webhook } = require('svix');
-      const wh = new Webhook(secret);
-      const ts = new Date(job.timestamp * 1000);
-      const signature = wh.sign(job.id, ts, body);
+      // Svix's SDK signs the same scheme; its deliveries name the headers
+      // svix-*, the standard's webhook-*.
+      const { Webhook } = require(vendor);
+      const signature = new Webhook(secret).sign(job.id, new Date(job.timestamp * 1000), body);
+      const prefix = vendor === 'svix' ? 'svix' : 'webhook';
       return {
-        version: version('svix'),
-        headers: { 'svix-id': job.id, 'svix-timestamp': String(job.timestamp), 'svix-signature': signature },
+        version: version(vendor),
+        headers: { [`${prefix}-id`]: job.id, [`${prefix}-timestamp`]: String(job.timestamp), [`${prefix}-signature`]: signature },
       };
     }
     case 'github': {
