@@ -81,8 +81,12 @@ func normalizeRepeatedSlashes(p string) string {
 // whatwgPath parses an absolute path as the WHATWG URL parser's path state
 // does for an http URL: segments `.` and `..` (and their `%2e` spellings)
 // resolve, and code points in the path percent-encode set are encoded.
-// Bytes of 0x80 and above are code points U+0080 to U+00FF, as Node.js
-// reads a request line (latin1), then UTF-8 encoded.
+// Bytes of 0x80 and above (raw non-ASCII in a request line, which RFC 9112
+// does not allow; clients send them percent-encoded) are taken as the
+// UTF-8 they almost always are and percent-encoded byte for byte, so the
+// gate decides on the same text a UTF-8 upstream serves. (Node.js would
+// read them as latin1; deciding on that reading would let `/café` sent
+// raw slip past a `/café/:p*` gate in front of another upstream.)
 func whatwgPath(p string) string {
 	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
 	out := make([]string, 0, len(segs))
@@ -126,15 +130,7 @@ func encodePathSegment(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c >= 0x80:
-			var buf [4]byte
-			n := utf8.EncodeRune(buf[:], rune(c))
-			for _, x := range buf[:n] {
-				b.WriteByte('%')
-				b.WriteByte(hexDigits[x>>4])
-				b.WriteByte(hexDigits[x&15])
-			}
-		case c <= ' ' || c == 0x7f || strings.IndexByte("\"#<>?`{}", c) >= 0:
+		case c >= 0x80 || c <= ' ' || c == 0x7f || strings.IndexByte("\"#<>?`{}", c) >= 0:
 			b.WriteByte('%')
 			b.WriteByte(hexDigits[c>>4])
 			b.WriteByte(hexDigits[c&15])
