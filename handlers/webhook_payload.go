@@ -69,15 +69,18 @@ func splitList(values []string) []string {
 // trimmed: no tag can begin or end with white space, nor hold both a comma
 // and white space. The cache's own limits (length, control characters)
 // apply too.
-func checkCarryable(tag string) error {
+//
+// The tag is named by its position in the request's deduplicated tag list,
+// as the cache's own checks name it: request content is not echoed back.
+func checkCarryable(i int, tag string) error {
 	if err := cache.CheckTag(tag); err != nil {
-		return badRequestf("tag %q %v", tag, err)
+		return badRequestf("tag %d %v", i, err)
 	}
 	if strings.TrimSpace(tag) != tag {
-		return badRequestf("tag %q begins or ends with white space: no cache entry can carry it (tag headers trim their items)", tag)
+		return badRequestf("tag %d begins or ends with white space: no cache entry can carry it (tag headers trim their items)", i)
 	}
 	if strings.Contains(tag, ",") && strings.ContainsAny(tag, " \t") {
-		return badRequestf("tag %q holds both a comma and white space: no cache entry can carry it (tag headers are split on commas or on white space); send its tags separately", tag)
+		return badRequestf("tag %d holds both a comma and white space: no cache entry can carry it (tag headers are split on commas or on white space); send its tags separately", i)
 	}
 	return nil
 }

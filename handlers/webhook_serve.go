@@ -232,8 +232,8 @@ func (h *RevalidateWebhook) record(r *http.Request, q url.Values, queryErr error
 		res.mode = ir.mode
 	}
 	res.tags, res.paths = dedupe(ir.tags), dedupe(ir.paths)
-	for _, tag := range res.tags {
-		if err := checkCarryable(tag); err != nil {
+	for i, tag := range res.tags {
+		if err := checkCarryable(i, tag); err != nil {
 			return fail(http.StatusBadRequest, outcomeBadRequest, err.Error())
 		}
 	}
