@@ -27,6 +27,7 @@ import (
 //	        algorithm         sha256|sha512|sha1
 //	        encoding          hex|base64
 //	        prefix            <text>
+//	        id_header         <name>
 //	    }
 //	    store               <name>
 //	    mode                expire|stale
@@ -218,6 +219,8 @@ func unmarshalSignature(d *caddyfile.Dispenser) (*WebhookSignature, error) {
 			sig.Encoding = v
 		case "prefix":
 			sig.Prefix = v
+		case "id_header":
+			sig.IDHeader = v
 		default:
 			return nil, d.Errf("unrecognized signature subdirective %q", sub)
 		}

@@ -69,6 +69,15 @@ type WebhookSignature struct {
 	// Prefix is text before the encoded signature in the header, such as
 	// "sha256=" (hmac preset only).
 	Prefix string `json:"prefix,omitempty"`
+	// IDHeader names a request header carrying the sender's delivery id
+	// (hmac preset only). The id is added to the replay id, so two
+	// deliveries with identical bodies are both accepted while a retry
+	// (same id) is refused as a copy; without it, a sender that signs the
+	// same body twice within replay_retention gets 409 the second time.
+	// The header is not signed: a captured delivery can be replayed under a
+	// new id, which purges the same tags again and nothing else.
+	// Default: none (the replay id is the signature alone).
+	IDHeader string `json:"id_header,omitempty"`
 }
 
 // Signature presets.
@@ -144,8 +153,8 @@ func (s *WebhookSignature) validate() error {
 		return fmt.Errorf("allow_unsigned_query only applies to presets without a signed timestamp (shopify, github, hmac), not %s", s.Preset)
 	}
 	if s.Preset != PresetHMAC {
-		if s.Header != "" || s.Algorithm != "" || s.Encoding != "" || s.Prefix != "" {
-			return fmt.Errorf("header, algorithm, encoding and prefix belong to the hmac preset, not %s", s.Preset)
+		if s.Header != "" || s.Algorithm != "" || s.Encoding != "" || s.Prefix != "" || s.IDHeader != "" {
+			return fmt.Errorf("header, algorithm, encoding, prefix and id_header belong to the hmac preset, not %s", s.Preset)
 		}
 		return nil
 	}
@@ -211,7 +220,8 @@ func (s *WebhookSignature) verifier(secret string) (signatureVerifier, error) {
 		}
 		return &standardWebhooksVerifier{key: raw, tolerance: tol}, nil
 	case PresetShopify:
-		return &shopifyVerifier{bodyHMACVerifier{key: key, newHash: sha256.New, header: "X-Shopify-Hmac-Sha256", decode: decodeBase64Any}}, nil
+		return &shopifyVerifier{bodyHMACVerifier{key: key, newHash: sha256.New, header: "X-Shopify-Hmac-Sha256", decode: decodeBase64Any,
+			idHeaders: []string{"X-Shopify-Webhook-Id", "Shopify-Webhook-Id", "X-Shopify-Event-Id", "Shopify-Event-Id"}}}, nil
 	case PresetGitHub:
 		return &bodyHMACVerifier{key: key, newHash: sha256.New, header: "X-Hub-Signature-256", prefix: "sha256=", decode: hex.DecodeString}, nil
 	case PresetSanity:
@@ -222,6 +232,9 @@ func (s *WebhookSignature) verifier(secret string) (signatureVerifier, error) {
 		v := &bodyHMACVerifier{key: key, newHash: hmacAlgorithms[s.algorithm()], header: s.Header, prefix: s.Prefix, decode: hex.DecodeString}
 		if s.Encoding == "base64" {
 			v.decode = decodeBase64Any
+		}
+		if s.IDHeader != "" {
+			v.idHeaders = []string{s.IDHeader}
 		}
 		return v, nil
 	}
@@ -424,6 +437,9 @@ type bodyHMACVerifier struct {
 	header  string
 	prefix  string
 	decode  func(string) ([]byte, error)
+	// idHeaders name the headers that may carry the sender's (unsigned)
+	// delivery id, added to the replay id; the first present counts.
+	idHeaders []string
 }
 
 func (v *bodyHMACVerifier) timestamped() bool { return false }
@@ -435,6 +451,14 @@ func (v *bodyHMACVerifier) verify(r *http.Request, body []byte, _ time.Time) (st
 	}
 	if !hmac.Equal(mac(v.newHash, v.key, body), got) {
 		return "", authErrorf("%s does not match", v.header)
+	}
+	for _, name := range v.idHeaders {
+		if id := r.Header.Get(name); id != "" {
+			if len(id) > maxDeliveryIDLength {
+				return "", authErrorf("%s is longer than %d bytes", name, maxDeliveryIDLength)
+			}
+			return string(got) + "\x00" + id, nil
+		}
 	}
 	return string(got), nil
 }
@@ -456,19 +480,7 @@ func (v *shopifyVerifier) verify(r *http.Request, body []byte, now time.Time) (s
 	if r.Header.Get(inner.header) == "" {
 		return "", authErrorf("missing X-Shopify-Hmac-Sha256 (or Shopify-Hmac-Sha256) header")
 	}
-	sig, err := inner.verify(r, body, now)
-	if err != nil {
-		return "", err
-	}
-	for _, name := range []string{"X-Shopify-Webhook-Id", "Shopify-Webhook-Id", "X-Shopify-Event-Id", "Shopify-Event-Id"} {
-		if id := r.Header.Get(name); id != "" {
-			if len(id) > maxDeliveryIDLength {
-				return "", authErrorf("%s is longer than %d bytes", name, maxDeliveryIDLength)
-			}
-			return sig + "\x00" + id, nil
-		}
-	}
-	return sig, nil
+	return inner.verify(r, body, now)
 }
 
 // maxDeliveryIDLength bounds a delivery id header: Shopify's are UUIDs.

@@ -439,3 +439,36 @@ func TestWebhookTagsSplitAsSourceDefines(t *testing.T) {
 		t.Fatalf("uncarryable tags were acknowledged: %v", ninv.calls)
 	}
 }
+
+// TestSignatureHMACIDHeader: a sender without a signed timestamp that
+// signs the same body twice is told apart by its delivery id when
+// id_header names it; without it the second delivery is a copy for the
+// whole replay retention.
+func TestSignatureHMACIDHeader(t *testing.T) {
+	const secret = "generic-hmac-secret"
+	body := `{"tags":["posts"]}`
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(body))
+	sig := hex.EncodeToString(m.Sum(nil))
+	send := func(h *RevalidateWebhook, id string) reply {
+		headers := map[string]string{"X-Signature": sig}
+		if id != "" {
+			headers["X-Delivery"] = id
+		}
+		return serve(t, h, signedPost("/hook", body, headers))
+	}
+	now := time.Now()
+	with := signedWebhook(t, secret, &WebhookSignature{Preset: PresetHMAC, Header: "X-Signature", IDHeader: "X-Delivery"}, &now, nil)
+	wantStatus(t, send(with, "1"), 200, true)
+	wantStatus(t, send(with, "2"), 200, true)
+	wantError(t, send(with, "2"), http.StatusConflict, "already processed")
+	without := signedWebhook(t, secret+"-2", &WebhookSignature{Preset: PresetHMAC, Header: "X-Signature"}, &now, nil)
+	m = hmac.New(sha256.New, []byte(secret+"-2"))
+	m.Write([]byte(body))
+	sig = hex.EncodeToString(m.Sum(nil))
+	wantStatus(t, send(without, "1"), 200, true)
+	wantError(t, send(without, "2"), http.StatusConflict, "already processed")
+	if err := (&WebhookSignature{Preset: PresetGitHub, IDHeader: "X-GitHub-Delivery"}).validate(); err == nil {
+		t.Fatal("id_header accepted outside the hmac preset")
+	}
+}
