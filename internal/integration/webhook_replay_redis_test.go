@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddy-bff/caddy-bff/internal/testharness"
 )
@@ -21,7 +22,7 @@ func TestWebhookReplayMemoryInRedis(t *testing.T) {
 	rs := testharness.StartRedis(t)
 	port := testharness.FreePort(t)
 	const secret = "caddy-bff github secret"
-	testharness.StartInProcess(t, fmt.Sprintf(`{
+	inproc := testharness.StartInProcess(t, fmt.Sprintf(`{
 	tag_cache {
 		redis %s {
 			key_prefix wh:
@@ -35,6 +36,7 @@ http://127.0.0.1:%d {
 		tags_from repository.name
 	}
 }`, rs.URL(), port, secret), "caddyfile")
+	waitTrusted(t, inproc.AdminURL("/tag_cache/stats"))
 	body := `{"ref":"refs/heads/main","repository":{"name":"docs"}}`
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(body))
@@ -59,4 +61,50 @@ http://127.0.0.1:%d {
 		t.Fatal(err)
 	}
 	wantJSON(t, do(t, c, http.MethodPost, url, body, sig), 200, true)
+}
+
+// TestWebhookReplayRefusedByAnotherInstance: two Caddy processes share one
+// redis-server; a signed delivery acknowledged by one is refused as a copy
+// by the other.
+func TestWebhookReplayRefusedByAnotherInstance(t *testing.T) {
+	rs := testharness.StartRedis(t)
+	const secret = "caddy-bff github secret"
+	start := func() string {
+		port := testharness.FreePort(t)
+		proc := testharness.StartBinary(t, fmt.Sprintf(`{
+	tag_cache {
+		redis %s {
+			key_prefix wh2:
+		}
+	}
+}
+http://127.0.0.1:%d {
+	revalidate_webhook /github {
+		secret {env.GITHUB_WEBHOOK_SECRET}
+		signature github
+		tags_from repository.name
+	}
+}`, rs.URL(), port), "GITHUB_WEBHOOK_SECRET="+secret)
+		waitTrusted(t, "http://"+proc.AdminAddr+"/tag_cache/stats")
+		return "http://127.0.0.1:" + strconv.Itoa(port) + "/github"
+	}
+	a, b := start(), start()
+	body := `{"ref":"refs/heads/main","repository":{"name":"docs"}}`
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(body))
+	sig := map[string]string{"X-Hub-Signature-256": "sha256=" + hex.EncodeToString(m.Sum(nil)), "X-GitHub-Delivery": "d-1"}
+	c := &http.Client{}
+	wantJSON(t, do(t, c, http.MethodPost, a, body, sig), 200, true)
+	wantJSON(t, do(t, c, http.MethodPost, b, body, sig), 409, false)
+	wantJSON(t, do(t, c, http.MethodPost, a, body, sig), 409, false)
+}
+
+// waitTrusted waits until the distributed store has synchronised with
+// Redis (before that, invalidations are refused with 503).
+func waitTrusted(t *testing.T, statsURL string) {
+	t.Helper()
+	testharness.WaitFor(t, 5*time.Second, "the store synchronised with Redis", func() bool {
+		_, st := doRequest(t, http.DefaultClient, "GET", statsURL, nil, nil)
+		return strings.Contains(st, `"trusted":true`) && strings.Contains(st, `"healthy":true`)
+	})
 }
