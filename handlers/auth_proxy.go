@@ -36,9 +36,11 @@ var (
 // Error answers go through Caddy's error handling: with `handle_errors`
 // routes, the status reaches them and `{err.message}` is the JSON body.
 //
-// CORS preflight requests (OPTIONS with Access-Control-Request-Method) pass
-// unauthenticated by default, because browsers never send credentials on
-// them.
+// CORS preflight requests (OPTIONS with Access-Control-Request-Method) are
+// answered here by default with 204 and nothing from the upstream: browsers
+// never send credentials on them, and an upstream that ignores the method
+// (php_fastcgi, respond, many Go handlers) would otherwise serve protected
+// content to anyone who adds the header. See Preflight.
 type AuthProxy struct {
 	// The verification block: `jwt` (local verification with a secret, PEM
 	// keys or a JWKS URL) or `introspect` (RFC 7662).
@@ -76,10 +78,24 @@ type AuthProxy struct {
 	// (NextResponse.redirect) instead of 401. 403 stays a JSON answer.
 	Redirect *FailRedirect `json:"redirect,omitempty"`
 
-	// AuthenticatePreflight makes CORS preflight requests need a token too.
-	// Default: false (they pass, as browsers send them without credentials).
+	// Preflight is what happens to a CORS preflight request (OPTIONS with
+	// Origin and Access-Control-Request-Method). "answer" (the default)
+	// answers it here with 204 No Content and no body; nothing reaches the
+	// upstream, and the response carries only the headers that handlers
+	// before auth_proxy set (a `header` directive with the
+	// Access-Control-Allow-* fields, say). "authenticate" treats it like any
+	// other request: it needs a valid token. "pass" lets it through to the
+	// upstream unauthenticated; use it only when the upstream answers
+	// OPTIONS itself and serves nothing protected to it, because anyone can
+	// send such a request with any path and query. Default: "answer".
+	Preflight string `json:"preflight,omitempty"`
+
+	// AuthenticatePreflight is the former spelling of
+	// `"preflight": "authenticate"`, kept so existing JSON configs load; it
+	// cannot be combined with another Preflight value. Default: false.
 	AuthenticatePreflight bool `json:"authenticate_preflight,omitempty"`
 
+	preflight    string
 	stripHeaders []string
 	bearer       bool
 	logger       *zap.Logger
@@ -127,6 +143,13 @@ func (a *AuthProxy) Provision(ctx caddy.Context) error {
 	if a.ForbiddenBody == nil {
 		a.ForbiddenBody = defaultForbiddenBody
 	}
+	a.preflight = a.Preflight
+	if a.preflight == "" {
+		a.preflight = PreflightAnswer
+		if a.AuthenticatePreflight {
+			a.preflight = PreflightAuthenticate
+		}
+	}
 	a.stripHeaders = a.stripHeaders[:0]
 	for _, fc := range a.ForwardClaims {
 		a.stripHeaders = append(a.stripHeaders, textproto.CanonicalMIMEHeaderKey(fc.Header))
@@ -162,6 +185,14 @@ func (a *AuthProxy) Validate() error {
 	if err := a.TokenSources.Validate(); err != nil {
 		return fmt.Errorf("auth_proxy: %w", err)
 	}
+	switch a.Preflight {
+	case "", PreflightAnswer, PreflightPass, PreflightAuthenticate:
+	default:
+		return fmt.Errorf("auth_proxy: preflight must be %q, %q or %q, got %q", PreflightAnswer, PreflightAuthenticate, PreflightPass, a.Preflight)
+	}
+	if a.AuthenticatePreflight && a.Preflight != "" && a.Preflight != PreflightAuthenticate {
+		return fmt.Errorf("auth_proxy: authenticate_preflight contradicts preflight %q", a.Preflight)
+	}
 	for _, body := range []json.RawMessage{a.FailureBody, a.ForbiddenBody} {
 		if body != nil && !json.Valid(body) {
 			return errors.New("auth_proxy: failure_body and forbidden_body must be valid JSON")
@@ -190,8 +221,15 @@ func (a *AuthProxy) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 	for _, h := range a.stripHeaders {
 		r.Header.Del(h)
 	}
-	if !a.AuthenticatePreflight && isPreflight(r) {
-		return next.ServeHTTP(w, r)
+	if a.preflight != PreflightAuthenticate && isPreflight(r) {
+		if a.preflight == PreflightPass {
+			return next.ServeHTTP(w, r)
+		}
+		// Answered at the edge: the upstream never sees an
+		// unauthenticated request it might serve as if it were a GET.
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
 
 	token, src, found := a.TokenSources.Extract(r)
@@ -289,9 +327,19 @@ func (c ClaimRequirement) satisfiedBy(v any) bool {
 	return false
 }
 
-// isPreflight reports whether r is a CORS preflight request.
+// What auth_proxy does with CORS preflight requests; see AuthProxy.Preflight.
+const (
+	PreflightAnswer       = "answer"
+	PreflightAuthenticate = "authenticate"
+	PreflightPass         = "pass"
+)
+
+// isPreflight reports whether r is a CORS preflight request as the Fetch
+// standard defines one: OPTIONS with an Origin and an
+// Access-Control-Request-Method naming a method.
 func isPreflight(r *http.Request) bool {
-	return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+	return r.Method == http.MethodOptions && r.Header.Get("Origin") != "" &&
+		validHeaderName(r.Header.Get("Access-Control-Request-Method"))
 }
 
 func validRealm(s string) bool {

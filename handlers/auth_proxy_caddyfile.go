@@ -73,7 +73,7 @@ func ParseAuthProxyDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValu
 //	    on_fail        json | redirect <target> [<status>]
 //	    redirect_allowed_origins <origin...>
 //	    redirect_default <target>
-//	    preflight      pass | authenticate
+//	    preflight      answer | authenticate | pass
 //	}
 func ParseAuthProxy(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	a := new(AuthProxy)
@@ -196,12 +196,10 @@ func (a *AuthProxy) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			switch d.Val() {
-			case "pass":
-				a.AuthenticatePreflight = false
-			case "authenticate":
-				a.AuthenticatePreflight = true
+			case PreflightAnswer, PreflightAuthenticate, PreflightPass:
+				a.Preflight = d.Val()
 			default:
-				return d.Errf("preflight: expected pass or authenticate, got %q", d.Val())
+				return d.Errf("preflight: expected answer, authenticate or pass, got %q", d.Val())
 			}
 			if d.NextArg() {
 				return d.ArgErr()

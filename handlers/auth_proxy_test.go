@@ -167,8 +167,8 @@ func TestAuthProxyForwardsClaimsAndStripsSpoofs(t *testing.T) {
 		if r.Header.Get("X-User-Id") != "" || (up.called && up.header.Get("X-User-Id") != "") {
 			t.Fatalf("%s: spoofed X-User-Id kept", r.Method)
 		}
-		if r.Method == http.MethodOptions && !up.called {
-			t.Fatal("CORS preflight was not let through")
+		if r.Method == http.MethodOptions && up.called {
+			t.Fatal("CORS preflight reached the upstream unauthenticated")
 		}
 	}
 }
@@ -210,9 +210,51 @@ func TestAuthProxyRequireClaim(t *testing.T) {
 	}
 }
 
+// TestAuthProxyPreflightAnsweredAtEdge: by default no OPTIONS reaches the
+// upstream unauthenticated, whatever Access-Control-Request-Method, path or
+// query it carries; `preflight pass` is the explicit opt-in.
+func TestAuthProxyPreflightAnsweredAtEdge(t *testing.T) {
+	preflight := func(target, method string) *http.Request {
+		r := httptest.NewRequest(http.MethodOptions, target, nil)
+		r.Header.Set("Origin", "https://evil.example")
+		r.Header.Set("Access-Control-Request-Method", method)
+		return r
+	}
+	a := provisionAuth(t, &AuthProxy{})
+	for _, target := range []string{"/api/secret", "/admin/export.csv?all=1", "/index.php"} {
+		for _, method := range []string{"GET", "POST", "x"} {
+			w, up, err := serveAuth(t, a, preflight(target, method))
+			if err != nil || up.called {
+				t.Fatalf("%s %s: err %v, upstream called %v", target, method, err, up.called)
+			}
+			if w.Code != http.StatusNoContent || w.Body.Len() != 0 {
+				t.Fatalf("%s %s: status %d body %q, want 204 and no body", target, method, w.Code, w.Body.String())
+			}
+		}
+	}
+	// Without Origin it is no preflight: it needs a token like any request.
+	r := preflight("/api/secret", "GET")
+	r.Header.Del("Origin")
+	if w, up, _ := serveAuth(t, a, r); up.called || w.Code != http.StatusUnauthorized {
+		t.Fatalf("OPTIONS without Origin: called %v status %d", up.called, w.Code)
+	}
+	// pass is the explicit, documented opt-in.
+	pass := provisionAuth(t, &AuthProxy{Preflight: PreflightPass})
+	if _, up, _ := serveAuth(t, pass, preflight("/api/secret", "GET")); !up.called {
+		t.Fatal("preflight pass: not passed on")
+	}
+	// An unknown value is refused by Validate.
+	bad := &AuthProxy{Preflight: "allow"}
+	bad.Verifier = pass.Verifier
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "preflight") {
+		t.Fatalf("preflight allow: %v", err)
+	}
+}
+
 func TestAuthProxyPreflightAuthenticate(t *testing.T) {
 	a := provisionAuth(t, &AuthProxy{AuthenticatePreflight: true})
 	r := httptest.NewRequest(http.MethodOptions, "/api", nil)
+	r.Header.Set("Origin", "https://app.example")
 	r.Header.Set("Access-Control-Request-Method", "POST")
 	w, up, _ := serveAuth(t, a, r)
 	if up.called || w.Code != http.StatusUnauthorized {

@@ -91,8 +91,9 @@ type RevalidateWebhook struct {
 	methods      MethodSet
 	invalidator  Invalidator
 	verifier     signatureVerifier
-	replay       *replayGuard
+	replay       replayMemory
 	replayKey    string
+	shared       DeliveryMemory
 	tagsPaths    []jsonPath
 	pathsPaths   []jsonPath
 	logger       *zap.Logger
@@ -144,6 +145,17 @@ func (h *RevalidateWebhook) Provision(ctx caddy.Context) error {
 			return err
 		}
 	}
+	// In distributed mode the replay memory lives in Redis, so a copy of a
+	// delivery sent to another instance is refused too.
+	if dp, ok := appIface.(DeliveryMemoryProvider); ok && h.Signature != nil {
+		mem, err := dp.DeliveryMemory(h.Store)
+		if err != nil {
+			return err
+		}
+		if mem != nil {
+			h.shared = mem
+		}
+	}
 	return h.setup(inv)
 }
 
@@ -192,9 +204,13 @@ func (h *RevalidateWebhook) setup(inv Invalidator) error {
 		if err != nil {
 			return fmt.Errorf("signature: %v", err)
 		}
-		h.replay, h.replayKey, err = loadReplayGuard(h.Signature, resolved)
-		if err != nil {
-			return fmt.Errorf("signature: %v", err)
+		if h.shared != nil {
+			h.replay = &sharedReplay{mem: h.shared, namespace: replayNamespace(h.Signature, resolved), window: h.Signature.replayRetention()}
+		} else {
+			h.replay, h.replayKey, err = loadReplayGuard(h.Signature, resolved)
+			if err != nil {
+				return fmt.Errorf("signature: %v", err)
+			}
 		}
 	}
 	return nil

@@ -20,11 +20,14 @@ import (
 //	    token_header        <name>
 //	    signature           <preset> {
 //	        tolerance         <duration>
+//	        replay_retention  <duration>
 //	        replay_cache_size <count>
+//	        allow_unsigned_query
 //	        header            <name>
 //	        algorithm         sha256|sha512|sha1
 //	        encoding          hex|base64
 //	        prefix            <text>
+//	        id_header         <name>
 //	    }
 //	    store               <name>
 //	    mode                expire|stale
@@ -175,6 +178,13 @@ func unmarshalSignature(d *caddyfile.Dispenser) (*WebhookSignature, error) {
 	}
 	for d.NextBlock(1) {
 		sub := d.Val()
+		if sub == "allow_unsigned_query" {
+			if d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			sig.AllowUnsignedQuery = true
+			continue
+		}
 		if !d.NextArg() {
 			return nil, d.ArgErr()
 		}
@@ -189,6 +199,12 @@ func unmarshalSignature(d *caddyfile.Dispenser) (*WebhookSignature, error) {
 				return nil, d.Errf("tolerance: %q is not a positive duration", v)
 			}
 			sig.Tolerance = caddy.Duration(dur)
+		case "replay_retention":
+			dur, err := caddy.ParseDuration(v)
+			if err != nil || dur <= 0 {
+				return nil, d.Errf("replay_retention: %q is not a positive duration", v)
+			}
+			sig.ReplayRetention = caddy.Duration(dur)
 		case "replay_cache_size":
 			n, err := strconv.Atoi(v)
 			if err != nil || n <= 0 {
@@ -203,6 +219,8 @@ func unmarshalSignature(d *caddyfile.Dispenser) (*WebhookSignature, error) {
 			sig.Encoding = v
 		case "prefix":
 			sig.Prefix = v
+		case "id_header":
+			sig.IDHeader = v
 		default:
 			return nil, d.Errf("unrecognized signature subdirective %q", sub)
 		}

@@ -62,6 +62,29 @@ func splitList(values []string) []string {
 	return out
 }
 
+// checkCarryable refuses a tag no cache entry could ever carry, so that a
+// delivery is never acknowledged for a purge that cannot happen. Entries
+// get their tags from response headers split on commas (Cache-Tag,
+// X-Next-Cache-Tags), on white space (Surrogate-Key) or on both, each item
+// trimmed: no tag can begin or end with white space, nor hold both a comma
+// and white space. The cache's own limits (length, control characters)
+// apply too.
+//
+// The tag is named by its position in the request's deduplicated tag list,
+// as the cache's own checks name it: request content is not echoed back.
+func checkCarryable(i int, tag string) error {
+	if err := cache.CheckTag(tag); err != nil {
+		return badRequestf("tag %d %v", i, err)
+	}
+	if strings.TrimSpace(tag) != tag {
+		return badRequestf("tag %d begins or ends with white space: no cache entry can carry it (tag headers trim their items)", i)
+	}
+	if strings.Contains(tag, ",") && strings.ContainsAny(tag, " \t") {
+		return badRequestf("tag %d holds both a comma and white space: no cache entry can carry it (tag headers are split on commas or on white space); send its tags separately", i)
+	}
+	return nil
+}
+
 // nativeBody is the webhook's own JSON body.
 type nativeBody struct {
 	Tags  []string   `json:"tags"`
@@ -152,9 +175,13 @@ func parseJSONPath(expr string) (jsonPath, error) {
 	return jsonPath{text: expr, segs: segs}, nil
 }
 
-// collect returns the strings the path reaches in doc: a string value is
-// one item, an array of strings is several, null or a missing key is none.
-// Anything else is a 400: the payload is not what the configuration expects.
+// collect returns the strings the path reaches in doc, split as the source
+// defines them: a string value is a comma-separated list (Shopify's
+// product tags, Stripe metadata values), split with each item trimmed and
+// empty items dropped; an array of strings is already a list, each string
+// one item as is (DatoCMS cache tags may hold commas); null or a missing
+// key is none. Anything else is a 400: the payload is not what the
+// configuration expects.
 func (p jsonPath) collect(doc any) ([]string, error) {
 	nodes := []any{doc}
 	for _, seg := range p.segs {
@@ -189,7 +216,7 @@ func (p jsonPath) collect(doc any) ([]string, error) {
 		switch v := n.(type) {
 		case nil:
 		case string:
-			out = append(out, v)
+			out = append(out, splitList([]string{v})...)
 		case []any:
 			for i, e := range v {
 				s, ok := e.(string)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -126,7 +127,18 @@ func (h *RevalidateWebhook) process(w http.ResponseWriter, r *http.Request) webh
 		if err != nil {
 			return fail(http.StatusUnauthorized, outcomeUnauthorized, "%s", err.Error())
 		}
-		if !h.replay.claim(id, now) {
+		if !h.Signature.timestamped() && !h.Signature.AllowUnsignedQuery {
+			if names := unsignedQueryParams(q); len(names) > 0 {
+				return fail(http.StatusBadRequest, outcomeBadRequest,
+					"the %s signature does not cover the query string: %s cannot be chosen by it (allow_unsigned_query is off); put them in the signed body", h.Signature.Preset, strings.Join(names, ", "))
+			}
+		}
+		fresh, err := h.replay.claim(r.Context(), id, now)
+		if err != nil {
+			res.cause = err
+			return fail(http.StatusServiceUnavailable, outcomeNotRecorded, webhookUnavailableMsg)
+		}
+		if !fresh {
 			return fail(http.StatusConflict, outcomeReplayed, "this delivery was already processed")
 		}
 		claimed = id
@@ -150,9 +162,21 @@ func (h *RevalidateWebhook) process(w http.ResponseWriter, r *http.Request) webh
 	res = h.record(r, q, queryErr, body, res)
 	if res.status != http.StatusOK && claimed != "" {
 		// Not acknowledged: let the sender's retry of this delivery through.
-		h.replay.release(claimed)
+		h.replay.release(r.Context(), claimed)
 	}
 	return res
+}
+
+// unsignedQueryParams lists the query parameters that choose what is
+// invalidated, in a fixed order.
+func unsignedQueryParams(q url.Values) []string {
+	var names []string
+	for _, name := range []string{"tag", "path", "mode"} {
+		if _, ok := q[name]; ok {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // readBody reads the whole body, refusing one larger than MaxBodySize with
@@ -208,6 +232,11 @@ func (h *RevalidateWebhook) record(r *http.Request, q url.Values, queryErr error
 		res.mode = ir.mode
 	}
 	res.tags, res.paths = dedupe(ir.tags), dedupe(ir.paths)
+	for i, tag := range res.tags {
+		if err := checkCarryable(i, tag); err != nil {
+			return fail(http.StatusBadRequest, outcomeBadRequest, err.Error())
+		}
+	}
 	n := len(res.tags) + len(res.paths)
 	switch {
 	case n == 0:

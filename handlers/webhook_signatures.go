@@ -33,10 +33,27 @@ type WebhookSignature struct {
 	// generic HMAC of the body in a header of your choice).
 	Preset string `json:"preset,omitempty"`
 	// Tolerance is how far a signed timestamp may be from this server's
-	// clock, either way, and how long a delivery is remembered to refuse its
-	// replay. Presets without a signed timestamp (shopify, github, hmac)
-	// only get the replay memory. Default: 5m.
+	// clock, either way. Presets without a signed timestamp (shopify,
+	// github, hmac) ignore it. Default: 5m, except for sanity: 30m, because
+	// Sanity retries a failed delivery for up to 30 minutes (its former
+	// schedule; today two retries 30 seconds apart) and a retry may carry
+	// the first attempt's signature and timestamp.
 	Tolerance caddy.Duration `json:"tolerance,omitempty"`
+	// ReplayRetention is how long an acknowledged delivery is remembered, so
+	// that a copy of it is refused with 409. Default: 24h for presets
+	// without a signed timestamp (shopify, github, hmac), whose signature
+	// never expires; twice the tolerance for the others, which refuse older
+	// timestamps anyway. It cannot be shorter than twice the tolerance.
+	ReplayRetention caddy.Duration `json:"replay_retention,omitempty"`
+	// AllowUnsignedQuery lets the query string choose tags, paths and mode
+	// for presets without a signed timestamp (shopify, github, hmac). Their
+	// signature covers the body only, so whoever captured one delivery
+	// could replay it, once its delivery is forgotten, with
+	// `?tag=<anything>&path=/`; by default such a query is refused with
+	// 400. Presets with a signed timestamp always accept the query (a copy
+	// is refused within the tolerance and is too old after it).
+	// Default: false.
+	AllowUnsignedQuery bool `json:"allow_unsigned_query,omitempty"`
 	// ReplayCacheSize bounds how many deliveries are remembered for replay
 	// protection. Beyond it the least useful are forgotten early, so memory
 	// stays bounded whatever the traffic. Default: 100000.
@@ -52,6 +69,15 @@ type WebhookSignature struct {
 	// Prefix is text before the encoded signature in the header, such as
 	// "sha256=" (hmac preset only).
 	Prefix string `json:"prefix,omitempty"`
+	// IDHeader names a request header carrying the sender's delivery id
+	// (hmac preset only). The id is added to the replay id, so two
+	// deliveries with identical bodies are both accepted while a retry
+	// (same id) is refused as a copy; without it, a sender that signs the
+	// same body twice within replay_retention gets 409 the second time.
+	// The header is not signed: a captured delivery can be replayed under a
+	// new id, which purges the same tags again and nothing else.
+	// Default: none (the replay id is the signature alone).
+	IDHeader string `json:"id_header,omitempty"`
 }
 
 // Signature presets.
@@ -74,14 +100,37 @@ var SignaturePresets = []string{
 // Signature defaults.
 const (
 	DefaultSignatureTolerance = 5 * time.Minute
+	DefaultSanityTolerance    = 30 * time.Minute
+	DefaultReplayRetention    = 24 * time.Hour
 	DefaultReplayCacheSize    = 100_000
 )
 
 func (s *WebhookSignature) tolerance() time.Duration {
-	if s.Tolerance == 0 {
-		return DefaultSignatureTolerance
+	switch {
+	case s.Tolerance != 0:
+		return time.Duration(s.Tolerance)
+	case s.Preset == PresetSanity:
+		return DefaultSanityTolerance
 	}
-	return time.Duration(s.Tolerance)
+	return DefaultSignatureTolerance
+}
+
+// timestamped reports whether the preset signs a timestamp.
+func (s *WebhookSignature) timestamped() bool {
+	return s.Preset != PresetHMAC && s.Preset != PresetShopify && s.Preset != PresetGitHub
+}
+
+// replayRetention is how long a delivery is remembered. A signed timestamp
+// is accepted from tolerance before now to tolerance after, so such a
+// delivery must be remembered across that whole span at least.
+func (s *WebhookSignature) replayRetention() time.Duration {
+	if s.ReplayRetention > 0 {
+		return time.Duration(s.ReplayRetention)
+	}
+	if s.timestamped() {
+		return 2 * s.tolerance()
+	}
+	return DefaultReplayRetention
 }
 
 func (s *WebhookSignature) validate() error {
@@ -94,9 +143,18 @@ func (s *WebhookSignature) validate() error {
 	if s.ReplayCacheSize < 0 {
 		return errors.New("replay_cache_size must be positive")
 	}
+	if s.ReplayRetention < 0 {
+		return errors.New("replay_retention must be positive")
+	}
+	if s.ReplayRetention > 0 && s.timestamped() && time.Duration(s.ReplayRetention) < 2*s.tolerance() {
+		return fmt.Errorf("replay_retention %s is shorter than twice the tolerance (%s): a copy of a delivery would be accepted while its timestamp still is", time.Duration(s.ReplayRetention), 2*s.tolerance())
+	}
+	if s.AllowUnsignedQuery && s.timestamped() {
+		return fmt.Errorf("allow_unsigned_query only applies to presets without a signed timestamp (shopify, github, hmac), not %s", s.Preset)
+	}
 	if s.Preset != PresetHMAC {
-		if s.Header != "" || s.Algorithm != "" || s.Encoding != "" || s.Prefix != "" {
-			return fmt.Errorf("header, algorithm, encoding and prefix belong to the hmac preset, not %s", s.Preset)
+		if s.Header != "" || s.Algorithm != "" || s.Encoding != "" || s.Prefix != "" || s.IDHeader != "" {
+			return fmt.Errorf("header, algorithm, encoding, prefix and id_header belong to the hmac preset, not %s", s.Preset)
 		}
 		return nil
 	}
@@ -162,7 +220,8 @@ func (s *WebhookSignature) verifier(secret string) (signatureVerifier, error) {
 		}
 		return &standardWebhooksVerifier{key: raw, tolerance: tol}, nil
 	case PresetShopify:
-		return &bodyHMACVerifier{key: key, newHash: sha256.New, header: "X-Shopify-Hmac-Sha256", decode: decodeBase64Any}, nil
+		return &shopifyVerifier{bodyHMACVerifier{key: key, newHash: sha256.New, header: "X-Shopify-Hmac-Sha256", decode: decodeBase64Any,
+			idHeaders: []string{"X-Shopify-Webhook-Id", "Shopify-Webhook-Id", "X-Shopify-Event-Id", "Shopify-Event-Id"}}}, nil
 	case PresetGitHub:
 		return &bodyHMACVerifier{key: key, newHash: sha256.New, header: "X-Hub-Signature-256", prefix: "sha256=", decode: hex.DecodeString}, nil
 	case PresetSanity:
@@ -173,6 +232,9 @@ func (s *WebhookSignature) verifier(secret string) (signatureVerifier, error) {
 		v := &bodyHMACVerifier{key: key, newHash: hmacAlgorithms[s.algorithm()], header: s.Header, prefix: s.Prefix, decode: hex.DecodeString}
 		if s.Encoding == "base64" {
 			v.decode = decodeBase64Any
+		}
+		if s.IDHeader != "" {
+			v.idHeaders = []string{s.IDHeader}
 		}
 		return v, nil
 	}
@@ -310,11 +372,17 @@ type standardWebhooksVerifier struct {
 func (v *standardWebhooksVerifier) timestamped() bool { return true }
 
 func (v *standardWebhooksVerifier) verify(r *http.Request, body []byte, now time.Time) (string, error) {
-	id := r.Header.Get("Webhook-Id")
-	tsText := r.Header.Get("Webhook-Timestamp")
-	header := r.Header.Get("Webhook-Signature")
+	// Svix and the senders built on it (Clerk, Resend, ...) send the same
+	// scheme under svix-* names. One set is read whole, never mixed.
+	prefix := "Webhook-"
+	if r.Header.Get("Webhook-Id") == "" && r.Header.Get("Webhook-Signature") == "" && r.Header.Get("Svix-Id") != "" {
+		prefix = "Svix-"
+	}
+	id := r.Header.Get(prefix + "Id")
+	tsText := r.Header.Get(prefix + "Timestamp")
+	header := r.Header.Get(prefix + "Signature")
 	if id == "" || tsText == "" || header == "" {
-		return "", authErrorf("missing webhook-id, webhook-timestamp or webhook-signature header")
+		return "", authErrorf("missing webhook-id, webhook-timestamp or webhook-signature header (or their svix-id, svix-timestamp, svix-signature spellings)")
 	}
 	ts, ok := parseUnsigned(tsText)
 	if !ok {
@@ -369,6 +437,9 @@ type bodyHMACVerifier struct {
 	header  string
 	prefix  string
 	decode  func(string) ([]byte, error)
+	// idHeaders name the headers that may carry the sender's (unsigned)
+	// delivery id, added to the replay id; the first present counts.
+	idHeaders []string
 }
 
 func (v *bodyHMACVerifier) timestamped() bool { return false }
@@ -381,8 +452,39 @@ func (v *bodyHMACVerifier) verify(r *http.Request, body []byte, _ time.Time) (st
 	if !hmac.Equal(mac(v.newHash, v.key, body), got) {
 		return "", authErrorf("%s does not match", v.header)
 	}
+	for _, name := range v.idHeaders {
+		if id := r.Header.Get(name); id != "" {
+			if len(id) > maxDeliveryIDLength {
+				return "", authErrorf("%s is longer than %d bytes", name, maxDeliveryIDLength)
+			}
+			return string(got) + "\x00" + id, nil
+		}
+	}
 	return string(got), nil
 }
+
+// shopifyVerifier checks Shopify's HMAC-SHA256 of the body, base64, in
+// X-Shopify-Hmac-Sha256 (webhooks) or Shopify-Hmac-Sha256 (Events
+// deliveries), as @shopify/shopify-api accepts both. The replay id is the
+// signature plus the delivery id (X-Shopify-Webhook-Id, Shopify-Event-Id,
+// with or without X-), which Shopify keeps across retries: two genuine
+// deliveries with the same body are then two deliveries, and a retry of an
+// acknowledged one is a copy.
+type shopifyVerifier struct{ bodyHMACVerifier }
+
+func (v *shopifyVerifier) verify(r *http.Request, body []byte, now time.Time) (string, error) {
+	inner := v.bodyHMACVerifier
+	if r.Header.Get(inner.header) == "" && r.Header.Get("Shopify-Hmac-Sha256") != "" {
+		inner.header = "Shopify-Hmac-Sha256"
+	}
+	if r.Header.Get(inner.header) == "" {
+		return "", authErrorf("missing X-Shopify-Hmac-Sha256 (or Shopify-Hmac-Sha256) header")
+	}
+	return inner.verify(r, body, now)
+}
+
+// maxDeliveryIDLength bounds a delivery id header: Shopify's are UUIDs.
+const maxDeliveryIDLength = 256
 
 // parsePrefixedSignature reads `<prefix><encoded signature>` from a header.
 func parsePrefixedSignature(value, header, prefix string, decode func(string) ([]byte, error)) ([]byte, error) {

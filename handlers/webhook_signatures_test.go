@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/stripe/stripe-go/v82/webhook"
 )
 
@@ -132,7 +133,7 @@ func TestSignatureStandardWebhooksVector(t *testing.T) {
 // GitHub's published test vector.
 func TestSignatureGitHubVector(t *testing.T) {
 	now := time.Now()
-	h := signedWebhook(t, "It's a Secret to Everybody", &WebhookSignature{Preset: PresetGitHub}, &now, &RevalidateWebhook{IgnoreBody: true})
+	h := signedWebhook(t, "It's a Secret to Everybody", &WebhookSignature{Preset: PresetGitHub, AllowUnsignedQuery: true}, &now, &RevalidateWebhook{IgnoreBody: true})
 	const good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
 	req := func(body, sig string) *http.Request {
 		return signedPost("/hook?tag=docs", body, map[string]string{"X-Hub-Signature-256": sig, "X-GitHub-Delivery": "1"})
@@ -141,12 +142,68 @@ func TestSignatureGitHubVector(t *testing.T) {
 	wantError(t, serve(t, h, req("Hello, World!", strings.TrimPrefix(good, "sha256="))), 401, `does not start with "sha256="`)
 	wantError(t, serve(t, h, req("Hello, World!", "sha256=zz")), 401, "not a well-formed signature")
 	wantStatus(t, serve(t, h, req("Hello, World!", good)), 200, true)
-	// GitHub signs no timestamp: the signature itself is remembered for
-	// the tolerance, then forgotten (bounded memory).
+	// GitHub signs no timestamp: the signature is remembered for the
+	// replay retention (24h by default), then forgotten (bounded memory).
 	now = now.Add(time.Minute)
 	wantError(t, serve(t, h, req("Hello, World!", good)), http.StatusConflict, "already processed")
-	now = now.Add(5 * time.Minute)
+	now = now.Add(6 * time.Hour)
+	wantError(t, serve(t, h, req("Hello, World!", good)), http.StatusConflict, "already processed")
+	now = now.Add(DefaultReplayRetention)
 	wantStatus(t, serve(t, h, req("Hello, World!", good)), 200, true)
+}
+
+// TestWebhookUnsignedQueryRefused: a genuine GitHub delivery captured and
+// replayed after the tolerance with `?tag=everything,home&path=/` purged
+// all of it. For presets without a signed timestamp the query cannot
+// choose tags, paths or mode unless allowed, and deliveries are remembered
+// for 24 hours by default.
+func TestWebhookUnsignedQueryRefused(t *testing.T) {
+	const secret = "It's a Secret to Everybody"
+	const good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+	for _, preset := range []string{PresetGitHub, PresetShopify, PresetHMAC} {
+		now := time.Now()
+		sig := &WebhookSignature{Preset: preset}
+		headers := map[string]string{"X-Hub-Signature-256": good}
+		body := "Hello, World!"
+		switch preset {
+		case PresetShopify:
+			body = `{"tags":"posts"}`
+			m := hmac.New(sha256.New, []byte(secret))
+			m.Write([]byte(body))
+			headers = map[string]string{"X-Shopify-Hmac-Sha256": base64.StdEncoding.EncodeToString(m.Sum(nil))}
+		case PresetHMAC:
+			sig.Header, sig.Prefix = "X-Hub-Signature-256", "sha256="
+		}
+		inv := &recordingInvalidator{}
+		wh := &RevalidateWebhook{Secret: secret, Signature: sig, TagsFrom: []string{"tags"}}
+		if preset != PresetShopify {
+			wh.TagsFrom, wh.IgnoreBody = nil, true
+		}
+		wh.now = func() time.Time { return now }
+		h, _ := newTestWebhook(t, wh, inv)
+		for _, q := range []string{"?tag=everything,home&path=/", "?path=/", "?mode=stale", "?tag="} {
+			rep := serve(t, h, signedPost("/hook"+q, body, headers))
+			wantError(t, rep, http.StatusBadRequest, "does not cover the query string")
+		}
+		if len(inv.calls) != 0 {
+			t.Fatalf("%s: an unsigned query was acknowledged: %v", preset, inv.calls)
+		}
+		if preset == PresetShopify {
+			// The signed body alone is accepted, and remembered past the
+			// tolerance: a copy a day later is still refused.
+			wantStatus(t, serve(t, h, signedPost("/hook", body, headers)), 200, true)
+			now = now.Add(23 * time.Hour)
+			wantError(t, serve(t, h, signedPost("/hook", body, headers)), http.StatusConflict, "already processed")
+		}
+	}
+	// allow_unsigned_query makes no sense with a signed timestamp.
+	if err := (&WebhookSignature{Preset: PresetStripe, AllowUnsignedQuery: true}).validate(); err == nil {
+		t.Fatal("allow_unsigned_query accepted with stripe")
+	}
+	// A retention shorter than the timestamp window is refused.
+	if err := (&WebhookSignature{Preset: PresetStripe, ReplayRetention: caddy.Duration(time.Minute)}).validate(); err == nil {
+		t.Fatal("replay_retention 1m accepted with a 5m tolerance")
+	}
 }
 
 // Shopify: base64 of HMAC-SHA256 over the raw body, keyed with the app's
@@ -327,5 +384,91 @@ func TestSignatureContentfulQuery(t *testing.T) {
 	wantStatus(t, rep, 200, true)
 	if fmt.Sprint(rep.body["tags"]) != "[extra]" {
 		t.Errorf("tags %v", rep.body["tags"])
+	}
+}
+
+// TestWebhookTagsSplitAsSourceDefines: acknowledged means purged. Shopify
+// stores product tags as one comma-separated string and Stripe metadata
+// values are strings: both are split and trimmed. A tag no cache entry
+// could ever carry is refused with 400, never acknowledged, and the
+// sender's retry of that delivery is not taken for a replay.
+func TestWebhookTagsSplitAsSourceDefines(t *testing.T) {
+	const secret = "shpss_0123456789abcdef"
+	now := time.Now()
+	shopifySig := func(body string) map[string]string {
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write([]byte(body))
+		return map[string]string{"X-Shopify-Hmac-Sha256": base64.StdEncoding.EncodeToString(m.Sum(nil)), "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"}
+	}
+	inv := &recordingInvalidator{}
+	wh := &RevalidateWebhook{Secret: secret, Signature: &WebhookSignature{Preset: PresetShopify}, TagsFrom: []string{"tags"}}
+	wh.now = func() time.Time { return now }
+	h, _ := newTestWebhook(t, wh, inv)
+	body := `{"id":788032119674292922,"title":"Example T-Shirt","tags":"posts, summer-sale"}`
+	rep := serve(t, h, signedPost("/hook", body, shopifySig(body)))
+	wantStatus(t, rep, 200, true)
+	if got := inv.last(t).Tags; strings.Join(got, "|") != "posts|summer-sale" {
+		t.Fatalf("Shopify tags %q, want [posts summer-sale]", got)
+	}
+
+	// Stripe metadata.
+	const stripeSecret = "whsec_stripe_test_0123456789"
+	sinv := &recordingInvalidator{}
+	swh := &RevalidateWebhook{Secret: stripeSecret, Signature: &WebhookSignature{Preset: PresetStripe}, TagsFrom: []string{"data.object.metadata.cache_tags"}}
+	swh.now = func() time.Time { return now }
+	sh, _ := newTestWebhook(t, swh, sinv)
+	sbody := `{"id":"evt_1","type":"product.updated","data":{"object":{"id":"prod_1","metadata":{"cache_tags":"posts,products"}}}}`
+	header := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(sbody), Secret: stripeSecret, Timestamp: now}).Header
+	wantStatus(t, serve(t, sh, signedPost("/hook", sbody, map[string]string{"Stripe-Signature": header})), 200, true)
+	if got := sinv.last(t).Tags; strings.Join(got, "|") != "posts|products" {
+		t.Fatalf("Stripe tags %q, want [posts products]", got)
+	}
+
+	// The native body names tags one by one: one that holds a comma and a
+	// space could never be carried by an entry.
+	ninv := &recordingInvalidator{}
+	nwh := &RevalidateWebhook{Secret: secret, Signature: &WebhookSignature{Preset: PresetShopify}}
+	nwh.now = func() time.Time { return now }
+	nh, _ := newTestWebhook(t, nwh, ninv)
+	for _, nbody := range []string{`{"tags":["posts, summer-sale"]}`, `{"tags":[" posts"]}`, `{"tags":["posts "]}`} {
+		for attempt := 0; attempt < 2; attempt++ { // the retry is refused the same way, not as a replay
+			wantError(t, serve(t, nh, signedPost("/hook", nbody, shopifySig(nbody))), http.StatusBadRequest, "no cache entry can carry it")
+		}
+	}
+	if len(ninv.calls) != 0 {
+		t.Fatalf("uncarryable tags were acknowledged: %v", ninv.calls)
+	}
+}
+
+// TestSignatureHMACIDHeader: a sender without a signed timestamp that
+// signs the same body twice is told apart by its delivery id when
+// id_header names it; without it the second delivery is a copy for the
+// whole replay retention.
+func TestSignatureHMACIDHeader(t *testing.T) {
+	const secret = "generic-hmac-secret"
+	body := `{"tags":["posts"]}`
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(body))
+	sig := hex.EncodeToString(m.Sum(nil))
+	send := func(h *RevalidateWebhook, id string) reply {
+		headers := map[string]string{"X-Signature": sig}
+		if id != "" {
+			headers["X-Delivery"] = id
+		}
+		return serve(t, h, signedPost("/hook", body, headers))
+	}
+	now := time.Now()
+	with := signedWebhook(t, secret, &WebhookSignature{Preset: PresetHMAC, Header: "X-Signature", IDHeader: "X-Delivery"}, &now, nil)
+	wantStatus(t, send(with, "1"), 200, true)
+	wantStatus(t, send(with, "2"), 200, true)
+	wantError(t, send(with, "2"), http.StatusConflict, "already processed")
+	without := signedWebhook(t, secret+"-2", &WebhookSignature{Preset: PresetHMAC, Header: "X-Signature"}, &now, nil)
+	m = hmac.New(sha256.New, []byte(secret+"-2"))
+	m.Write([]byte(body))
+	sig = hex.EncodeToString(m.Sum(nil))
+	wantStatus(t, send(without, "1"), 200, true)
+	wantError(t, send(without, "2"), http.StatusConflict, "already processed")
+	if err := (&WebhookSignature{Preset: PresetGitHub, IDHeader: "X-GitHub-Delivery"}).validate(); err == nil {
+		t.Fatal("id_header accepted outside the hmac preset")
 	}
 }

@@ -1,9 +1,11 @@
 package matchers
 
 import (
+	"bufio"
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
@@ -26,8 +28,10 @@ func TestMatchPathPatternCleaning(t *testing.T) {
 		"//api/users":                   true,
 		"/api//users":                   true,
 		"/static/../api/keys":           true,
-		"/API/Users":                    true,
-		"/api%2Fusers":                  true, // decoded path is /api/users
+		"/API/Users":                    false, // Next.js matches case-sensitively
+		"/x/%2e%2e/api/y":               true,  // WHATWG: %2e%2e is ..
+		"/a%2F..%2Fapi/y":               true,  // cleaned: /api/y
+		"/api%2Fusers":                  true,  // decoded path is /api/users
 		"/apiary":                       false,
 		"/_next/data/b1/api/users.json": true,
 		"/_next/data/b1/api.json":       true,
@@ -105,5 +109,40 @@ func TestMatchCookie(t *testing.T) {
 	}
 	if err := (&MatchCookie{{Name: "x", Value: "("}}).Provision(caddy.Context{}); err == nil {
 		t.Error("invalid value regexp provisioned")
+	}
+}
+
+// TestMatchPathPatternRewritesToTheDecidedPath: the request leaves the
+// matcher carrying the path the decision was taken on, and only then.
+func TestMatchPathPatternRewritesToTheDecidedPath(t *testing.T) {
+	m := &MatchPathPattern{Patterns: []string{"/x/:p*", "/café/:p*"}}
+	if err := m.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		target, path, escaped string
+		match                 bool
+	}{
+		{"/x/%2e%2e/api/y", "/api/y", "/api/y", false},
+		{"/api/%2e%2e/x/y", "/x/y", "/x/y", true},
+		{"/api%2F..%2Fx/y", "/x/y", "/x/y", true},
+		{"//x//y", "/x/y", "/x/y", true},
+		{"/x/a%2Fb", "/x/a/b", "/x/a%2Fb", true},            // an encoded slash is kept
+		{"/caf\xc3\xa9/1", "/café/1", "/caf%C3%A9/1", true}, // raw UTF-8 is not re-read as latin1
+		{"/x/%7Bid%7D", "/x/{id}", "/x/%7Bid%7D", true},
+	}
+	for _, tc := range cases {
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader("GET " + tc.target + " HTTP/1.1\r\nHost: x\r\n\r\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ = withReplacer(req)
+		got, err := m.MatchWithError(req)
+		if err != nil || got != tc.match {
+			t.Errorf("%s: match %v (%v), want %v", tc.target, got, err, tc.match)
+		}
+		if req.URL.Path != tc.path || req.URL.EscapedPath() != tc.escaped {
+			t.Errorf("%s: request now has path %q (escaped %q), want %q (%q)", tc.target, req.URL.Path, req.URL.EscapedPath(), tc.path, tc.escaped)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
-	"strings"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types/ref"
@@ -19,15 +18,18 @@ import (
 // negative-lookahead form `/((?!api|_next/static|_next/image|favicon.ico).*)`.
 // It matches when any pattern matches.
 //
-// Like Next.js, a pattern matches the whole path, case-insensitively. The
-// path is the decoded request path, cleaned as Caddy's `path` matcher
-// cleans it (dot segments resolved, repeated slashes merged), so `/a/../api`
-// and `//api` cannot slip past `/api/:p*`. A trailing slash is ignored
-// (Next.js redirects `/api/` to `/api` before its middleware runs; Caddy
-// does not, so `/api/` must be gated like `/api`). As in Next.js, a pattern
-// also matches the data route of the pages it matches
-// (`/_next/data/<build id>/<page>.json`), so a gated page cannot be read
-// through it.
+// It decides exactly as Next.js 16 decides whether proxy.ts runs, and a
+// test checks it against Next.js's own code: each pattern is compiled as
+// `next build` compiles it (so it also covers the page's data route
+// `/_next/data/<build id>/<page>.json` and its `.rsc` transport forms, and
+// one trailing `/` is optional), and matched, case-sensitively, against the
+// request path as Next.js's router sees it (slashes merged, dot segments
+// resolved, `%2e` ones included) or against that path percent-decoded.
+//
+// The gate decides on the path the upstream receives: when that path
+// differs from the one the client sent (`/x/%2e%2e/api/y`, `//api`, or dot
+// segments hidden behind encoded slashes such as `/a%2F..%2Fapi`, which are
+// cleaned), the request is rewritten to it before any handler runs.
 //
 // Named parameters become placeholders: `{http.path_pattern.function}`;
 // unnamed `(regex)` groups are numbered: `{http.path_pattern.0}`.
@@ -76,22 +78,20 @@ func (m MatchPathPattern) Match(r *http.Request) bool {
 // MatchWithError returns true if r matches m. An error means a
 // backtracking pattern hit its time limit on this path.
 func (m MatchPathPattern) MatchWithError(r *http.Request) (bool, error) {
-	path := caddyhttp.CleanPath(r.URL.Path, true)
-	trimmed := path
-	if len(path) > 1 && strings.HasSuffix(path, "/") {
-		trimmed = strings.TrimRight(path, "/")
-		if trimmed == "" {
-			trimmed = "/"
-		}
+	pathname, decoded, decodedOK, canonical := requestPaths(r)
+	if canonical != "" {
+		applyCanonicalPath(r, canonical)
 	}
-	dataPage, isData := nextDataPage(trimmed)
+	// Next.js runs the middleware when either form matches. The decoded
+	// form goes first so that placeholders carry decoded values.
+	first, second := pathname, ""
+	if decodedOK && decoded != pathname {
+		first, second = decoded, pathname
+	}
 	for _, p := range m.compiled {
-		ok, params, err := p.Match(path)
-		if err == nil && !ok && trimmed != path {
-			ok, params, err = p.Match(trimmed)
-		}
-		if err == nil && !ok && isData {
-			ok, params, err = p.Match(dataPage)
+		ok, params, err := p.Match(first)
+		if err == nil && !ok && second != "" {
+			ok, params, err = p.Match(second)
 		}
 		if err != nil {
 			return false, err
@@ -107,27 +107,6 @@ func (m MatchPathPattern) MatchWithError(r *http.Request) (bool, error) {
 		}
 	}
 	return false, nil
-}
-
-// nextDataPage returns the page path a Next.js data request is for:
-// `/_next/data/<build id>/dashboard/settings.json` is the data of
-// `/dashboard/settings`, and `/_next/data/<build id>/index.json` that of `/`.
-// Next.js makes every middleware matcher match these too, so a page gated
-// by a pattern cannot be read through its data route.
-func nextDataPage(path string) (string, bool) {
-	rest, ok := strings.CutPrefix(path, "/_next/data/")
-	if !ok {
-		return "", false
-	}
-	_, page, ok := strings.Cut(rest, "/")
-	if !ok || page == "" || strings.HasPrefix(rest, "/") {
-		return "", false
-	}
-	page = "/" + strings.TrimSuffix(page, ".json")
-	if page == "/index" {
-		page = "/"
-	}
-	return page, true
 }
 
 // UnmarshalCaddyfile sets up the matcher from Caddyfile tokens:

@@ -233,7 +233,7 @@ func TestWebhookJSONConfig(t *testing.T) {
 					"secret": "It's a Secret to Everybody",
 					"store": "docs",
 					"ignore_body": true,
-					"signature": {"preset": "github"}
+					"signature": {"preset": "github", "allow_unsigned_query": true}
 				}]
 			}]
 		}}}

@@ -2,6 +2,7 @@ package tokenverify
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -23,6 +24,8 @@ import (
 //	    audience       <aud...>
 //	    require_claims <claim...>
 //	    leeway         <duration>
+//	    allow_missing_exp
+//	    types          <typ...>
 //	    cache_ttl      <duration> | off
 //	    max_cache_entries <n>
 //	}
@@ -126,6 +129,17 @@ func (j *JWT) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 			j.Algorithms = append(j.Algorithms, args...)
+		case "allow_missing_exp":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			j.AllowMissingExp = true
+		case "types", "type":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			j.Types = append(j.Types, args...)
 		default:
 			if ok, err := j.ClaimRules.unmarshalCaddyfile(d); ok || err != nil {
 				if err != nil {
@@ -205,7 +219,13 @@ func (c *ClaimRules) unmarshalCaddyfile(d *caddyfile.Dispenser) (ok bool, err er
 	case "require_claims", "require_claim":
 		list = &c.RequiredClaims
 	case "leeway":
-		return true, durationArg(d, &c.Leeway)
+		if err := durationArg(d, &c.Leeway); err != nil {
+			return true, err
+		}
+		if err := checkLeeway(time.Duration(c.Leeway)); err != nil {
+			return true, d.Err(err.Error())
+		}
+		return true, nil
 	default:
 		return false, nil
 	}

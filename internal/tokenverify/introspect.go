@@ -98,8 +98,8 @@ func (in *Introspect) provision(ctx caddy.Context) error {
 	}
 	in.cache = newAnswerCache(max)
 	in.client = &http.Client{Timeout: defaultDuration(in.Timeout, 5*time.Second)}
-	if in.Leeway < 0 {
-		return errors.New("leeway must not be negative")
+	if err := checkLeeway(time.Duration(in.Leeway)); err != nil {
+		return err
 	}
 	return nil
 }

@@ -76,6 +76,20 @@ type JWT struct {
 	// MaxCacheEntries bounds the verified-token cache. Default: 10000.
 	MaxCacheEntries int `json:"max_cache_entries,omitempty"`
 
+	// AllowMissingExp accepts tokens without an `exp` claim. RFC 8725
+	// section 3.10 and RFC 7519 section 4.1.4: a token that never expires
+	// is a credential that cannot be withdrawn, so by default such a token
+	// is refused. Default: false.
+	AllowMissingExp bool `json:"allow_missing_exp,omitempty"`
+
+	// Types lists the accepted values of the `typ` header, compared
+	// case-insensitively with "application/" optional (RFC 7515 section
+	// 4.1.9). A token without `typ` is accepted; one with another type (a
+	// Security Event Token, `secevent+jwt`, or an ID token type a provider
+	// marks, say) is refused, as RFC 8725 section 3.11 recommends.
+	// Default: JWT and at+jwt (RFC 9068 access tokens).
+	Types []string `json:"types,omitempty"`
+
 	ClaimRules
 
 	cache   *answerCache
@@ -169,8 +183,13 @@ func (j *JWT) provision(ctx caddy.Context) error {
 		j.allowed[name] = alg
 	}
 	j.leeway = time.Duration(j.Leeway)
-	if j.leeway < 0 {
-		return errors.New("leeway must not be negative")
+	if err := checkLeeway(j.leeway); err != nil {
+		return err
+	}
+	for _, typ := range j.Types {
+		if strings.TrimSpace(typ) == "" {
+			return errors.New("types must not hold an empty value")
+		}
 	}
 	j.cache = nil
 	if j.CacheTTL >= 0 {
@@ -230,6 +249,9 @@ func (j *JWT) verify(ctx context.Context, token string) (map[string]any, error) 
 }
 
 func (j *JWT) verifyUncached(ctx context.Context, token string) (map[string]any, error) {
+	if err := checkCompactJWS(token, j.Types); err != nil {
+		return nil, err
+	}
 	kp := &keyProvider{j: j}
 	tok, err := jwt.ParseString(token,
 		jwt.WithContext(ctx),
@@ -248,10 +270,24 @@ func (j *JWT) verifyUncached(ctx context.Context, token string) (map[string]any,
 	if err := json.Unmarshal(buf, &claims); err != nil {
 		return nil, &Error{Reason: "malformed claims"}
 	}
+	if _, ok := claims["exp"]; !ok && !j.AllowMissingExp {
+		return nil, &Error{Reason: "token has no exp"}
+	}
 	if err := j.ClaimRules.check(claims); err != nil {
 		return nil, err
 	}
 	return claims, nil
+}
+
+// checkLeeway refuses a negative leeway or one beyond MaxLeeway.
+func checkLeeway(d time.Duration) error {
+	switch {
+	case d < 0:
+		return errors.New("leeway must not be negative")
+	case d > MaxLeeway:
+		return fmt.Errorf("leeway %s is more than %s: clocks that far apart need fixing, not tolerating", d, MaxLeeway)
+	}
+	return nil
 }
 
 // classify turns a library error into a fixed reason, keeping the first
