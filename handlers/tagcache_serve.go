@@ -469,7 +469,10 @@ func (h *TagCache) newEntry(r *http.Request, standing cache.Standing, status int
 	return &cache.Entry{
 		Key:          cache.VariantKey(primary, varyNames, r),
 		PrimaryKey:   primary,
-		Path:         r.URL.Path,
+		// A clone: r.URL.Path can be a substring of the whole request line
+		// (a 15 kB query string included), which the entry would otherwise
+		// keep alive outside the byte budget.
+		Path:         strings.Clone(r.URL.Path),
 		Status:       status,
 		Header:       stored,
 		Body:         append([]byte(nil), body...),
