@@ -467,8 +467,8 @@ func (h *TagCache) newEntry(r *http.Request, standing cache.Standing, status int
 	}
 	ageValue := parseAge(header)
 	return &cache.Entry{
-		Key:          cache.VariantKey(primary, varyNames, r),
-		PrimaryKey:   primary,
+		Key:        cache.VariantKey(primary, varyNames, r),
+		PrimaryKey: primary,
 		// A clone: r.URL.Path can be a substring of the whole request line
 		// (a 15 kB query string included), which the entry would otherwise
 		// keep alive outside the byte budget.
