@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -19,11 +20,18 @@ import (
 // instance of a cluster would have.
 func newDistributedStore(t *testing.T, url string, maxFeedLag time.Duration) (*Store, *redisBackend) {
 	t.Helper()
+	return newStoreOn(t, &RedisConfig{URL: url, MaxFeedLag: caddy.Duration(maxFeedLag)})
+}
+
+// newStoreOn returns a store whose backend is the Redis deployment cfg
+// describes (its key prefix is set to "test:"), once it has synchronised.
+func newStoreOn(t *testing.T, cfg *RedisConfig) (*Store, *redisBackend) {
+	t.Helper()
 	s, err := NewStore("default", StoreConfig{MaxSize: 64 << 20, MaxRetention: time.Hour, KeepStale: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &RedisConfig{URL: url, MaxFeedLag: caddy.Duration(maxFeedLag), KeyPrefix: "test:"}
+	cfg.KeyPrefix = "test:"
 	opts, err := cfg.provision(caddy.NewReplacer())
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +39,11 @@ func newDistributedStore(t *testing.T, url string, maxFeedLag time.Duration) (*S
 	rb := newRedisBackend(cfg, opts, "default", s.clock, time.Hour, zap.NewNop())
 	s.backend, s.redis = rb, rb
 	t.Cleanup(s.close)
+	if rb.shared != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		go rb.shared.writeLoop(ctx)
+	}
 	testharness.WaitFor(t, 5*time.Second, "backend synchronised", rb.Trustworthy)
 	return s, rb
 }

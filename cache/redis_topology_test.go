@@ -1,25 +1,182 @@
 package cache
 
 import (
+	"fmt"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-bff/caddy-bff/internal/testharness"
 )
 
-// TestRedisClusterRecordScript runs the record script on a real three-primary
-// Redis Cluster: every key it touches must live in one hash slot.
-func TestRedisClusterRecordScript(t *testing.T) {
+// TestRedisClusterPropagation runs two instances on a real three-primary
+// Redis Cluster: every key of the tag clock shares one hash slot (whatever
+// the tag holds), invalidations propagate, and the shared second level
+// answers across instances with its entries spread over several slots.
+func TestRedisClusterPropagation(t *testing.T) {
 	cluster := testharness.StartCluster(t, 3, 0)
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cluster.Addrs()})
-	defer cc.Close()
-	k := newRedisKeys("test:", "default")
-	if err := cc.Set(t.Context(), k.epoch, "e", 0).Err(); err != nil {
+	cfg := func() *RedisConfig {
+		return &RedisConfig{Cluster: &ClusterConfig{Addrs: cluster.Addrs()[:1]}, MaxFeedLag: caddy.Duration(5 * time.Second),
+			SharedEntries: &SharedEntriesConfig{}}
+	}
+	a, ra := newStoreOn(t, cfg())
+	b, _ := newStoreOn(t, cfg())
+
+	k := ra.keys
+	slot := cluster.Slot(k.clock)
+	for _, key := range []string{k.epoch, k.feed, k.tag("h", "posts"), k.tag("s", "a{b}c"), k.tag("h", "{}"), k.tag("h", strings.Repeat("x", 300))} {
+		if got := cluster.Slot(key); got != slot {
+			t.Fatalf("key %q in slot %d, the clock's is %d", key, got, slot)
+		}
+	}
+	entrySlots := map[int]bool{}
+	for i := range 20 {
+		entrySlots[cluster.Slot(k.entries+fmt.Sprintf("http://example.com/p%d", i))] = true
+	}
+	if len(entrySlots) < 2 {
+		t.Fatalf("shared entries all in one slot: %v", entrySlots)
+	}
+
+	old := testEntry(b, "/page", "posts", "a{b}c")
+	b.Put(old)
+	for _, tag := range []string{"posts", "a{b}c"} {
+		fresh := testEntry(b, "/x-"+tag, tag)
+		b.Put(fresh)
+		if _, err := a.InvalidateTags(t.Context(), []string{tag}, ModeExpire); err != nil {
+			t.Fatalf("invalidating %q on a cluster: %v", tag, err)
+		}
+		testharness.WaitFor(t, 3*time.Second, "invalidation of "+tag+" at b", func() bool { return b.Validity(fresh) == HardInvalidated })
+	}
+
+	// The shared second level: an entry a stored is a hit for b.
+	shared := testEntry(a, "/shared", "sh")
+	a.Put(shared)
+	req := httptest.NewRequest("GET", "http://example.com/shared", nil)
+	var got *Entry
+	testharness.WaitFor(t, 3*time.Second, "a's entry in the shared level, read by b", func() bool {
+		got = b.LookupShared(t.Context(), req)
+		return got != nil
+	})
+	if string(got.Body) != "/shared" {
+		t.Fatalf("shared entry body %q", got.Body)
+	}
+	if n, err := cluster.Do(k.entries+shared.Key, "EXISTS", k.entries+shared.Key); err != nil || n != "1" {
+		t.Fatalf("shared entry key not where the cluster routes it: %q %v", n, err)
+	}
+	// Once its tag is invalidated, the shared copy is refused.
+	if _, err := b.InvalidateTags(t.Context(), []string{"sh"}, ModeExpire); err != nil {
 		t.Fatal(err)
 	}
-	err := recordScript.Run(t.Context(), cc, []string{k.clock, k.feed, k.epoch}, "h", 60, 100, k.prefix, "e", "posts").Err()
-	if err != nil {
-		t.Fatalf("record script on a cluster: %v", err)
+	c, _ := newStoreOn(t, cfg())
+	if e := c.LookupShared(t.Context(), req); e != nil {
+		t.Fatal("a shared entry whose tag was invalidated was served")
 	}
+}
+
+// TestRedisWaitForReplicas: with a replica, an invalidation is acknowledged
+// only once WAIT confirms it; without the replica it is refused within
+// wait_timeout (the webhook answers 503), and nothing is silently dropped.
+func TestRedisWaitForReplicas(t *testing.T) {
+	primary := testharness.StartRedis(t)
+	replica := testharness.StartReplica(t, primary)
+	// Default: detected from the primary's connected replicas.
+	_, rb := newStoreOn(t, &RedisConfig{URL: primary.URL()})
+	if got := rb.requiredReplicas(); got != 1 {
+		t.Fatalf("detected min_replicas with a replica connected: %d, want 1", got)
+	}
+	one := 1
+	a, _ := newStoreOn(t, &RedisConfig{URL: primary.URL(), MinReplicas: &one, WaitTimeout: caddy.Duration(200 * time.Millisecond)})
+	v, err := a.InvalidateTags(t.Context(), []string{"w"}, ModeExpire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := replica.Do("GET", "test:default:h:w"); got != fmt.Sprint(v) {
+		t.Fatalf("acknowledged invalidation not on the replica: %q, want %d", got, v)
+	}
+	replica.Kill()
+	start := time.Now()
+	_, err = a.InvalidateTags(t.Context(), []string{"w2"}, ModeExpire)
+	if err == nil || !strings.Contains(err.Error(), "replica") {
+		t.Fatalf("invalidation without its replica: %v, want a refusal naming the replicas", err)
+	}
+	t.Logf("refused after %v: %v", time.Since(start), err)
+	// A standalone server without replicas needs none.
+	solo := testharness.StartRedis(t)
+	_, rs := newStoreOn(t, &RedisConfig{URL: solo.URL()})
+	if got := rs.requiredReplicas(); got != 0 {
+		t.Fatalf("detected min_replicas without replicas: %d", got)
+	}
+}
+
+// TestRedisSequenceWentBack makes Redis lose its newest writes while the
+// epoch survives, as a failover to a replica that had not received them
+// does: the instance that had read them detects the sequence going back,
+// expires its entries and resynchronises; the one that recorded them is
+// refused (BEHIND) until it has resynchronised too.
+func TestRedisSequenceWentBack(t *testing.T) {
+	redis := testharness.StartRedis(t)
+	a, ra := newDistributedStore(t, redis.URL(), 5*time.Second)
+	b, rb := newDistributedStore(t, redis.URL(), 5*time.Second)
+	for i := range 3 {
+		if _, err := a.InvalidateTags(t.Context(), []string{fmt.Sprint("lost-", i)}, ModeExpire); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := a.clock.Now()
+	testharness.WaitFor(t, 2*time.Second, "b read the writes about to be lost", func() bool { return b.clock.Now() == seen })
+	e := testEntry(b, "/kept", "untouched")
+	b.Put(e)
+	// The promoted replica had not received the last three writes.
+	if _, err := redis.Do("SET", "test:default:clock", fmt.Sprint(seen-3)); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		id, _ := redis.Do("XREVRANGE", "test:default:feed", "+", "-", "COUNT", "1")
+		if _, err := redis.Do("XDEL", "test:default:feed", strings.Split(id, "\n")[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A third instance, which never saw them, records with reused numbers.
+	c, _ := newDistributedStore(t, redis.URL(), 5*time.Second)
+	v, err := c.InvalidateTags(t.Context(), []string{"after-failover"}, ModeExpire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v > seen {
+		t.Fatalf("the sequence was not reused (%d > %d): the test did not simulate the loss", v, seen)
+	}
+	testharness.WaitFor(t, 3*time.Second, "b expired its entries", func() bool { return b.Validity(e) == HardInvalidated })
+	testharness.WaitFor(t, 3*time.Second, "b resynchronised", rb.Trustworthy)
+	testharness.WaitFor(t, 3*time.Second, "a resynchronised", ra.Trustworthy)
+
+	// A second loss, with nothing new in the feed to reveal it: the
+	// instance that recorded the lost writes is refused, then resynchronises.
+	for i := range 3 {
+		if _, err := a.InvalidateTags(t.Context(), []string{fmt.Sprint("lost-again-", i)}, ModeExpire); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := a.clock.Now()
+	if _, err := redis.Do("SET", "test:default:clock", fmt.Sprint(now-3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.InvalidateTags(t.Context(), []string{"x"}, ModeExpire); err == nil || !strings.Contains(err.Error(), "BEHIND") {
+		t.Fatalf("a records while Redis is behind what it has seen: %v, want BEHIND", err)
+	}
+	if ra.Trustworthy() {
+		t.Fatal("a still trusts its entries after Redis refused it as behind")
+	}
+	testharness.WaitFor(t, 3*time.Second, "a resynchronised", ra.Trustworthy)
+	fresh := testEntry(b, "/fresh", "later")
+	b.Put(fresh)
+	if got := b.Validity(fresh); got != Valid {
+		t.Fatalf("entry after the resync: %v", got)
+	}
+	if _, err := a.InvalidateTags(t.Context(), []string{"later"}, ModeExpire); err != nil {
+		t.Fatalf("a after its resync: %v", err)
+	}
+	testharness.WaitFor(t, 2*time.Second, "later invalidation at b", func() bool { return b.Validity(fresh) == HardInvalidated })
 }
