@@ -180,3 +180,83 @@ func TestRedisSequenceWentBack(t *testing.T) {
 	}
 	testharness.WaitFor(t, 2*time.Second, "later invalidation at b", func() bool { return b.Validity(fresh) == HardInvalidated })
 }
+
+// TestRedisSentinelFailover kills the primary of a real Sentinel deployment
+// (one primary, one replica, three sentinels) in the middle of 1,000
+// invalidations: each is acknowledged or refused, every acknowledged one is
+// still in Redis after the failover and honoured by both instances, and the
+// instances resynchronise by themselves.
+func TestRedisSentinelFailover(t *testing.T) {
+	primary := testharness.StartRedis(t)
+	replica := testharness.StartReplica(t, primary)
+	sentinels := testharness.StartSentinels(t, primary, "bff", 3, 1)
+	cfg := func() *RedisConfig {
+		return &RedisConfig{Sentinel: &SentinelConfig{MasterName: "bff", Addrs: sentinels.Addrs()}, MaxFeedLag: caddy.Duration(time.Second)}
+	}
+	a, ra := newStoreOn(t, cfg())
+	b, rb := newStoreOn(t, cfg())
+	oldA, oldB := testEntry(a, "/old"), testEntry(b, "/old")
+	a.Put(oldA)
+	b.Put(oldB)
+
+	var acked, refused []string
+	killedAt, restarted := time.Time{}, false
+	for i := range 1000 {
+		if i == 300 {
+			primary.Kill()
+			killedAt = time.Now()
+		}
+		if !killedAt.IsZero() && !restarted && sentinels.MasterAddr() == replica.Addr() {
+			// The orchestrator brings the old node back, empty; Sentinel
+			// turns it into a replica of the new primary.
+			t.Logf("failover observed %v after the kill (at invalidation %d)", time.Since(killedAt).Round(time.Millisecond), i)
+			primary.Restart()
+			restarted = true
+		}
+		tag := fmt.Sprintf("f-%d", i)
+		if _, err := a.InvalidateTags(t.Context(), []string{tag}, ModeExpire); err != nil {
+			refused = append(refused, tag)
+		} else {
+			acked = append(acked, tag)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !restarted {
+		t.Fatal("Sentinel did not fail over during the run")
+	}
+	testharness.WaitFor(t, 15*time.Second, "both instances resynchronised", func() bool { return ra.Trustworthy() && rb.Trustworthy() })
+	master := sentinels.MasterAddr()
+	lost := 0
+	for _, tag := range acked {
+		if v, err := testharness.Do(master, "GET", "test:default:h:"+tag); err != nil || v == "" {
+			lost++
+			t.Errorf("acknowledged invalidation of %s is not in the new primary (%v)", tag, err)
+			continue
+		}
+		for name, s := range map[string]*Store{"a": a, "b": b} {
+			old := oldA
+			if name == "b" {
+				old = oldB
+			}
+			if got := s.clock.Check(old.Clock, []string{tag}); got != HardInvalidated {
+				lost++
+				t.Errorf("acknowledged invalidation of %s not honoured by %s: %v", tag, name, got)
+			}
+		}
+	}
+	if len(refused) == 0 || len(acked) < 300 {
+		t.Fatalf("acknowledged %d, refused %d: the run did not exercise the failover", len(acked), len(refused))
+	}
+	// Back to normal: a new entry is valid and a new invalidation reaches it.
+	fresh := testEntry(b, "/fresh", "after")
+	b.Put(fresh)
+	if got := b.Validity(fresh); got != Valid {
+		t.Fatalf("entry after the failover: %v", got)
+	}
+	testharness.WaitFor(t, 15*time.Second, "an invalidation acknowledged after the failover", func() bool {
+		_, err := a.InvalidateTags(t.Context(), []string{"after"}, ModeExpire)
+		return err == nil
+	})
+	testharness.WaitFor(t, 2*time.Second, "it reaches b", func() bool { return b.Validity(fresh) == HardInvalidated })
+	t.Logf("Sentinel failover: 1000 invalidations, acknowledged %d, refused %d, lost %d (new primary %s)", len(acked), len(refused), lost, master)
+}
