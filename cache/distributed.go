@@ -141,20 +141,8 @@ func (c *RedisConfig) topology() string {
 }
 
 func (c *RedisConfig) provision(repl *caddy.Replacer) (*redis.UniversalOptions, error) {
-	set := 0
-	for _, given := range []bool{c.URL != "", c.Sentinel != nil, c.Cluster != nil} {
-		if given {
-			set++
-		}
-	}
-	if set != 1 {
-		return nil, fmt.Errorf("redis: exactly one of url, sentinel and cluster is required")
-	}
-	if strings.ContainsAny(c.KeyPrefix, "{}") {
-		return nil, fmt.Errorf("redis key_prefix %q: must not contain { or } (the store's keys use a Cluster hash tag)", c.KeyPrefix)
-	}
-	if c.MinReplicas != nil && *c.MinReplicas < 0 {
-		return nil, fmt.Errorf("redis min_replicas must not be negative, got %d", *c.MinReplicas)
+	if err := c.check(); err != nil {
+		return nil, err
 	}
 	opts := &redis.UniversalOptions{}
 	var err error
@@ -193,9 +181,6 @@ func (c *RedisConfig) provision(repl *caddy.Replacer) (*redis.UniversalOptions, 
 		if opts.Addrs, err = expandAddrs(repl, "cluster", c.Cluster.Addrs); err != nil {
 			return nil, err
 		}
-		if c.DB != nil && *c.DB != 0 {
-			return nil, fmt.Errorf("redis cluster: db must be 0 (a Cluster has only database 0)")
-		}
 		opts.IsClusterMode = true
 	}
 	if c.Username != "" {
@@ -223,9 +208,6 @@ func (c *RedisConfig) provision(repl *caddy.Replacer) (*redis.UniversalOptions, 
 	opts.DialTimeout = durationOr(c.DialTimeout, 2*time.Second)
 	opts.ReadTimeout = durationOr(c.ReadTimeout, time.Second)
 	opts.WriteTimeout = durationOr(c.WriteTimeout, time.Second)
-	if wait := durationOr(c.WaitTimeout, DefaultWaitTimeout); wait >= opts.ReadTimeout {
-		return nil, fmt.Errorf("redis wait_timeout (%v) must be shorter than read_timeout (%v): the reply to WAIT is read within read_timeout", wait, opts.ReadTimeout)
-	}
 	if c.PoolSize > 0 {
 		opts.PoolSize = c.PoolSize
 	}
@@ -251,6 +233,37 @@ func expandAddrs(repl *caddy.Replacer, what string, addrs []string) ([]string, e
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// check refuses a configuration that names no deployment or several, or
+// settings that contradict each other. Provisioning calls it, and the
+// Caddyfile too, so that it is reported at adapt time with its line.
+func (c *RedisConfig) check() error {
+	given := 0
+	for _, set := range []bool{c.URL != "", c.Sentinel != nil, c.Cluster != nil} {
+		if set {
+			given++
+		}
+	}
+	switch {
+	case given == 0:
+		return fmt.Errorf("redis needs a URL (redis redis://localhost:6379), a sentinel or a cluster sub-option")
+	case given > 1:
+		return fmt.Errorf("redis: give one of a URL, sentinel and cluster, not several")
+	case c.Cluster != nil && c.DB != nil && *c.DB != 0:
+		return fmt.Errorf("redis cluster: db must be 0 (a Cluster has only database 0)")
+	}
+	read := durationOr(c.ReadTimeout, time.Second)
+	if wait := durationOr(c.WaitTimeout, DefaultWaitTimeout); wait >= read {
+		return fmt.Errorf("redis wait_timeout (%v) must be shorter than read_timeout (%v)", wait, read)
+	}
+	if c.Cluster != nil && strings.ContainsAny(c.KeyPrefix, "{}") {
+		return fmt.Errorf("redis key_prefix %q must not contain { or } on a cluster (the store's keys use a hash tag)", c.KeyPrefix)
+	}
+	if c.MinReplicas != nil && *c.MinReplicas < 0 {
+		return fmt.Errorf("redis min_replicas must not be negative, got %d", *c.MinReplicas)
+	}
+	return nil
 }
 
 // identity distinguishes distributed configurations in the store pool, so a

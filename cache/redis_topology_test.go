@@ -260,3 +260,48 @@ func TestRedisSentinelFailover(t *testing.T) {
 	testharness.WaitFor(t, 2*time.Second, "it reaches b", func() bool { return b.Validity(fresh) == HardInvalidated })
 	t.Logf("Sentinel failover: 1000 invalidations, acknowledged %d, refused %d, lost %d (new primary %s)", len(acked), len(refused), lost, master)
 }
+
+// TestRedisConfigTopologies checks what each JSON configuration gives the
+// universal client, and what it refuses.
+func TestRedisConfigTopologies(t *testing.T) {
+	t.Setenv("TEST_SENTINEL_PASSWORD", "s3cret")
+	repl := caddy.NewReplacer()
+	opts, err := (&RedisConfig{Sentinel: &SentinelConfig{MasterName: "m", Addrs: []string{"10.0.0.1:26379", "10.0.0.2:26379"}, Password: "{env.TEST_SENTINEL_PASSWORD}"}, DB: new(int)}).provision(repl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.MasterName != "m" || len(opts.Addrs) != 2 || opts.SentinelPassword != "s3cret" || opts.IsClusterMode {
+		t.Fatalf("sentinel options: %+v", opts)
+	}
+	opts, err = (&RedisConfig{Cluster: &ClusterConfig{Addrs: []string{"10.0.0.1:6379"}}}).provision(repl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !opts.IsClusterMode || opts.MasterName != "" || len(opts.Addrs) != 1 {
+		t.Fatalf("cluster options: %+v", opts)
+	}
+	opts, err = (&RedisConfig{URL: "redis://u:p@10.0.0.1:6380/3"}).provision(repl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Addrs[0] != "10.0.0.1:6380" || opts.DB != 3 || opts.Username != "u" || opts.Password != "p" || opts.IsClusterMode {
+		t.Fatalf("url options: %+v", opts)
+	}
+	neg := -1
+	for name, bad := range map[string]*RedisConfig{
+		"nothing":         {},
+		"url and cluster": {URL: "redis://x:1", Cluster: &ClusterConfig{Addrs: []string{"x:1"}}},
+		"no master name":  {Sentinel: &SentinelConfig{Addrs: []string{"x:1"}}},
+		"no sentinels":    {Sentinel: &SentinelConfig{MasterName: "m"}},
+		"no seeds":        {Cluster: &ClusterConfig{}},
+		"no port":         {Cluster: &ClusterConfig{Addrs: []string{"x"}}},
+		"brace prefix":    {Cluster: &ClusterConfig{Addrs: []string{"x:1"}}, KeyPrefix: "a{"},
+		"negative":        {URL: "redis://x:1", MinReplicas: &neg},
+		"wait too long":   {URL: "redis://x:1", WaitTimeout: caddy.Duration(time.Second)},
+		"empty password":  {Sentinel: &SentinelConfig{MasterName: "m", Addrs: []string{"x:1"}, Password: "{env.TEST_UNSET_VARIABLE_14}"}},
+	} {
+		if _, err := bad.provision(repl); err == nil {
+			t.Errorf("%s: provisioned, want an error", name)
+		}
+	}
+}
