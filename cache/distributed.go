@@ -41,8 +41,9 @@ type RedisConfig struct {
 	// else 0.
 	MinReplicas *int `json:"min_replicas,omitempty"`
 	// WaitTimeout bounds how long an invalidation waits for MinReplicas
-	// replicas to confirm it. It must be shorter than ReadTimeout.
-	// Default: 500ms.
+	// replicas to confirm it. It must be shorter than ReadTimeout, within
+	// which the reply to WAIT is read. Default: 500ms, or half of
+	// ReadTimeout when that is shorter.
 	WaitTimeout caddy.Duration `json:"wait_timeout,omitempty"`
 	// Username overrides the URL's user (Redis ACL). Placeholders expanded.
 	Username string `json:"username,omitempty"`
@@ -253,9 +254,8 @@ func (c *RedisConfig) check() error {
 	case c.Cluster != nil && c.DB != nil && *c.DB != 0:
 		return fmt.Errorf("redis cluster: db must be 0 (a Cluster has only database 0)")
 	}
-	read := durationOr(c.ReadTimeout, time.Second)
-	if wait := durationOr(c.WaitTimeout, DefaultWaitTimeout); wait >= read {
-		return fmt.Errorf("redis wait_timeout (%v) must be shorter than read_timeout (%v)", wait, read)
+	if read := durationOr(c.ReadTimeout, time.Second); c.WaitTimeout > 0 && time.Duration(c.WaitTimeout) >= read {
+		return fmt.Errorf("redis wait_timeout (%v) must be shorter than read_timeout (%v)", time.Duration(c.WaitTimeout), read)
 	}
 	if c.Cluster != nil && strings.ContainsAny(c.KeyPrefix, "{}") {
 		return fmt.Errorf("redis key_prefix %q must not contain { or } on a cluster (the store's keys use a hash tag)", c.KeyPrefix)
@@ -264,6 +264,14 @@ func (c *RedisConfig) check() error {
 		return fmt.Errorf("redis min_replicas must not be negative, got %d", *c.MinReplicas)
 	}
 	return nil
+}
+
+// waitTimeout is the bound of WAIT (see WaitTimeout).
+func (c *RedisConfig) waitTimeout() time.Duration {
+	if c.WaitTimeout > 0 {
+		return time.Duration(c.WaitTimeout)
+	}
+	return min(DefaultWaitTimeout, durationOr(c.ReadTimeout, time.Second)/2)
 }
 
 // identity distinguishes distributed configurations in the store pool, so a

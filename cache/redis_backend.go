@@ -142,7 +142,7 @@ func newRedisBackend(cfg *RedisConfig, opts *redis.UniversalOptions, store strin
 		maxFeedLag:  durationOr(cfg.MaxFeedLag, DefaultMaxFeedLag),
 		feedMaxLen:  cfg.FeedMaxLen,
 		retention:   retention,
-		waitTimeout: durationOr(cfg.WaitTimeout, DefaultWaitTimeout),
+		waitTimeout: cfg.waitTimeout(),
 		minReplicas: cfg.MinReplicas,
 		healthy:     true,
 		done:        make(chan struct{}),
