@@ -68,6 +68,9 @@ type redisBackend struct {
 	lost          bool   // the feed saw the sequence go back (feed goroutine only)
 	// trustedEpoch is epoch, published for Record once a resync completes.
 	trustedEpoch atomic.Value
+	// applied, when set (by the scale model only), is called with the tags
+	// of every feed message once it is applied.
+	applied atomic.Pointer[func(tags []string)]
 
 	stateMu   sync.Mutex
 	healthy   bool
@@ -528,6 +531,9 @@ func (b *redisBackend) apply(msg redis.XMessage) bool {
 		mode = ModeStale
 	}
 	b.clock.Apply(tags, mode, v)
+	if hook := b.applied.Load(); hook != nil {
+		(*hook)(tags)
+	}
 	return true
 }
 
