@@ -78,17 +78,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			a.MaxSize = size
 		case "max_retention", "keep_stale":
 			name := d.Val()
-			if !d.NextArg() {
-				return d.ArgErr()
-			}
-			dur, err := caddy.ParseDuration(d.Val())
-			if err != nil || dur <= 0 {
-				return d.Errf("%s: %q is not a positive duration", name, d.Val())
+			dur, err := parseDuration(d)
+			if err != nil {
+				return err
 			}
 			if name == "max_retention" {
-				a.MaxRetention = caddy.Duration(dur)
+				a.MaxRetention = dur
 			} else {
-				a.KeepStale = caddy.Duration(dur)
+				a.KeepStale = dur
 			}
 		case "max_tags":
 			if !d.NextArg() {
@@ -210,23 +207,22 @@ func parseRedis(d *caddyfile.Dispenser) (*RedisConfig, error) {
 				return nil, d.ArgErr()
 			}
 			cfg.TLS = true
-		case "dial_timeout", "read_timeout", "write_timeout", "max_feed_lag":
-			if !d.NextArg() {
-				return nil, d.ArgErr()
-			}
-			dur, err := caddy.ParseDuration(d.Val())
-			if err != nil || dur <= 0 {
-				return nil, d.Errf("%s: %q is not a positive duration", name, d.Val())
+		case "dial_timeout", "read_timeout", "write_timeout", "max_feed_lag", "wait_timeout":
+			dur, err := parseDuration(d)
+			if err != nil {
+				return nil, err
 			}
 			switch name {
 			case "dial_timeout":
-				cfg.DialTimeout = caddy.Duration(dur)
+				cfg.DialTimeout = dur
 			case "read_timeout":
-				cfg.ReadTimeout = caddy.Duration(dur)
+				cfg.ReadTimeout = dur
 			case "write_timeout":
-				cfg.WriteTimeout = caddy.Duration(dur)
+				cfg.WriteTimeout = dur
 			case "max_feed_lag":
-				cfg.MaxFeedLag = caddy.Duration(dur)
+				cfg.MaxFeedLag = dur
+			case "wait_timeout":
+				cfg.WaitTimeout = dur
 			}
 		case "shared_entries":
 			if d.NextArg() {
@@ -242,14 +238,11 @@ func parseRedis(d *caddyfile.Dispenser) (*RedisConfig, error) {
 					}
 					se.MaxItemSize = size
 				case "ttl":
-					if !d.NextArg() {
-						return nil, d.ArgErr()
+					dur, err := parseDuration(d)
+					if err != nil {
+						return nil, err
 					}
-					dur, err := caddy.ParseDuration(d.Val())
-					if err != nil || dur <= 0 {
-						return nil, d.Errf("ttl: %q is not a positive duration", d.Val())
-					}
-					se.TTL = caddy.Duration(dur)
+					se.TTL = dur
 				default:
 					return nil, d.Errf("unrecognized shared_entries option %q", d.Val())
 				}
@@ -305,15 +298,6 @@ func parseRedis(d *caddyfile.Dispenser) (*RedisConfig, error) {
 				return nil, d.Errf("min_replicas: %q is not a number of replicas (0 or more)", d.Val())
 			}
 			cfg.MinReplicas = &n
-		case "wait_timeout":
-			if !d.NextArg() {
-				return nil, d.ArgErr()
-			}
-			dur, err := caddy.ParseDuration(d.Val())
-			if err != nil || dur <= 0 {
-				return nil, d.Errf("wait_timeout: %q is not a positive duration", d.Val())
-			}
-			cfg.WaitTimeout = caddy.Duration(dur)
 		default:
 			return nil, d.Errf("unrecognized redis option %q", name)
 		}
@@ -322,6 +306,19 @@ func parseRedis(d *caddyfile.Dispenser) (*RedisConfig, error) {
 		return nil, fmt.Errorf("%v, at %s:%d", err, d.File(), line)
 	}
 	return cfg, nil
+}
+
+// parseDuration reads the option's argument as a positive duration.
+func parseDuration(d *caddyfile.Dispenser) (caddy.Duration, error) {
+	name := d.Val()
+	if !d.NextArg() {
+		return 0, d.ArgErr()
+	}
+	dur, err := caddy.ParseDuration(d.Val())
+	if err != nil || dur <= 0 {
+		return 0, d.Errf("%s: %q is not a positive duration", name, d.Val())
+	}
+	return caddy.Duration(dur), nil
 }
 
 // parseAddrs reads the remaining arguments as host:port addresses.
