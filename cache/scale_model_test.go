@@ -162,12 +162,12 @@ func runScalePoint(t *testing.T, followers, writers, rate int, d time.Duration) 
 	return fmt.Sprintf("followers %d, writers %d, target %d/s: recorded %.0f/s (refused %d), %d deliveries; "+
 		"propagation p50 %v, p99 %v, max %v; Redis CPU %.0f%% of one core (%.1f us per invalidation), "+
 		"network out %.1f MB/s, the Go process (followers and writers) %.2f cores; memory per 1,000 tag records %.1f KB (+ stream %.1f KB per 1,000 entries); "+
-		"xread %s; evalsha %s; drained after %v",
+		"xread %s (%.0f deliveries per call); evalsha %s; drained after %v",
 		followers, writers, rate, recorded/elapsed.Seconds(), refused.Load(), len(all),
 		pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), all[len(all)-1].Round(time.Microsecond),
 		100*cpu/drained.Seconds(), 1e6*cpu/recorded, netOut/drained.Seconds()/1e6, self/drained.Seconds(),
 		(mem2-mem0)/(recorded/1000)/1024, (mem1-mem2)/(recorded/1000)/1024,
-		commandStat(stats, "xread"), commandStat(stats, "evalsha"), drained.Round(time.Millisecond))
+		commandStat(stats, "xread"), float64(len(all))/commandCalls(stats, "xread"), commandStat(stats, "evalsha"), drained.Round(time.Millisecond))
 }
 
 // processCPU returns the CPU time this process has used, in seconds.
@@ -179,18 +179,28 @@ func processCPU() float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-// commandStat returns "calls N, X us/call" from INFO commandstats.
-func commandStat(stats, cmd string) string {
+// commandFields returns a command's fields from INFO commandstats.
+func commandFields(stats, cmd string) map[string]string {
+	f := map[string]string{}
 	for _, line := range strings.Split(stats, "\n") {
 		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+cmd+":"); ok {
-			f := map[string]string{}
 			for _, kv := range strings.Split(rest, ",") {
 				if k, v, ok := strings.Cut(kv, "="); ok {
 					f[k] = v
 				}
 			}
-			return fmt.Sprintf("calls %s, %s us/call", f["calls"], f["usec_per_call"])
 		}
 	}
-	return "none"
+	return f
+}
+
+// commandStat returns "calls N, X us/call" from INFO commandstats.
+func commandStat(stats, cmd string) string {
+	f := commandFields(stats, cmd)
+	return fmt.Sprintf("calls %s, %s us/call", f["calls"], f["usec_per_call"])
+}
+
+func commandCalls(stats, cmd string) float64 {
+	n, _ := strconv.ParseFloat(commandFields(stats, cmd)["calls"], 64)
+	return max(n, 1)
 }
