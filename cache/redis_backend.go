@@ -507,7 +507,7 @@ func (b *redisBackend) resync(ctx context.Context) error {
 // applying nothing, when the message's sequence is not above the last one
 // applied: numbers are only ever given once, so Redis lost writes.
 func (b *redisBackend) apply(msg redis.XMessage) bool {
-	v, err := strconv.ParseUint(fmt.Sprint(msg.Values["v"]), 10, 64)
+	v, err := strconv.ParseUint(asString(msg.Values["v"]), 10, 64)
 	if err != nil {
 		b.lastID = msg.ID
 		return true
@@ -524,10 +524,9 @@ func (b *redisBackend) apply(msg redis.XMessage) bool {
 			zap.Uint64("expected", b.lastV+1), zap.Uint64("got", v))
 	}
 	b.lastV = v
-	var tags []string
-	_ = json.Unmarshal([]byte(fmt.Sprint(msg.Values["t"])), &tags)
+	tags := decodeTags(asString(msg.Values["t"]))
 	mode := ModeExpire
-	if fmt.Sprint(msg.Values["m"]) == "s" {
+	if asString(msg.Values["m"]) == "s" {
 		mode = ModeStale
 	}
 	b.clock.Apply(tags, mode, v)
@@ -535,6 +534,35 @@ func (b *redisBackend) apply(msg redis.XMessage) bool {
 		(*hook)(tags)
 	}
 	return true
+}
+
+// asString renders a stream field's value (a string from go-redis).
+func asString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+// decodeTags decodes a feed message's tags: the JSON array the record
+// script's cjson wrote. Every instance decodes every invalidation, so the
+// common case (no escapes but cjson's "\/") is split by hand; anything else
+// goes through encoding/json.
+func decodeTags(s string) []string {
+	if len(s) >= 4 && s[0] == '[' && s[1] == '"' && s[len(s)-2] == '"' && s[len(s)-1] == ']' {
+		body := s[2 : len(s)-2]
+		if strings.Contains(body, "\\/") {
+			body = strings.ReplaceAll(body, "\\/", "/")
+		}
+		if !strings.Contains(body, "\\") {
+			// Without escapes, every quote is a delimiter: cjson writes
+			// the elements as "a","b" with nothing between.
+			return strings.Split(body, `","`)
+		}
+	}
+	var tags []string
+	_ = json.Unmarshal([]byte(s), &tags)
+	return tags
 }
 
 // tagState reads the tags' invalidation sequences from Redis, for checking

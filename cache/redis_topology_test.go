@@ -3,6 +3,7 @@ package cache
 import (
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -302,6 +303,27 @@ func TestRedisConfigTopologies(t *testing.T) {
 	} {
 		if _, err := bad.provision(repl); err == nil {
 			t.Errorf("%s: provisioned, want an error", name)
+		}
+	}
+}
+
+// TestDecodeTags checks the feed's fast tag decoding against what the
+// record script's cjson really writes, for tags that need escaping too.
+func TestDecodeTags(t *testing.T) {
+	redis := testharness.StartRedis(t)
+	cases := [][]string{
+		{"posts"}, {"/blog/a", "path:/x"}, {""}, {"", ""}, {`a","b`}, {`quo"te`}, {`back\slash`}, {`a\/b`},
+		{"a,b", "[c]"}, {"ünïcode", "tab\there"}, {strings.Repeat("x", 500), "{}"},
+	}
+	for _, tags := range cases {
+		args := append([]string{"EVAL", "return cjson.encode(ARGV)", "0"}, tags...)
+		encoded, err := redis.Do(args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := decodeTags(encoded)
+		if !slices.Equal(got, tags) {
+			t.Errorf("decodeTags(%q) = %q, want %q", encoded, got, tags)
 		}
 	}
 }
