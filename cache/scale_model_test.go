@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/caddy-bff/caddy-bff/internal/testharness"
 )
@@ -27,25 +30,36 @@ import (
 // commandstats) and memory per 1,000 tag records. It is not part of the
 // default test run: set CADDYBFF_SCALE_MODEL=1 (bash bench/scale.sh).
 //
-//	SCALE_POINTS   followers x invalidations/s, comma-separated (default 50x5000,25x5000,50x2500)
+//	SCALE_POINTS   <followers>x<invalidations/s>[:<full>], comma-separated
+//	               (default 50x5000:5,100x5000:5,50x2500:50,50x5000:50); <full> of the followers
+//	               are whole instances (redisBackend and tag clock), the others follow the
+//	               feed with the same go-redis XREAD BLOCK loop and decoding but no tag clock,
+//	               so that fifty followers fit in two cores beside Redis (default: all whole)
 //	SCALE_SECONDS  duration of each point (default 10)
 //	SCALE_WRITERS  instances that record (default 4)
+//	SCALE_CALLERS  concurrent Record callers per writer (default 64)
 //	SCALE_REPORT   file the report is also written to
 func TestFeedScaleModel(t *testing.T) {
 	if os.Getenv("CADDYBFF_SCALE_MODEL") == "" {
 		t.Skip("the scale model runs on demand: CADDYBFF_SCALE_MODEL=1 (bash bench/scale.sh)")
 	}
-	points := envOr("SCALE_POINTS", "50x5000,25x5000,50x2500")
+	points := envOr("SCALE_POINTS", "50x5000:5,100x5000:5,50x2500:50,50x5000:50")
 	seconds, _ := strconv.Atoi(envOr("SCALE_SECONDS", "10"))
 	writers, _ := strconv.Atoi(envOr("SCALE_WRITERS", "4"))
 	var report strings.Builder
 	for _, p := range strings.Split(points, ",") {
-		var followers, rate int
-		if _, err := fmt.Sscanf(p, "%dx%d", &followers, &rate); err != nil {
-			t.Fatalf("SCALE_POINTS entry %q: want <followers>x<rate>", p)
+		var followers, rate, full int
+		spec, fullSpec, _ := strings.Cut(p, ":")
+		if _, err := fmt.Sscanf(spec, "%dx%d", &followers, &rate); err != nil {
+			t.Fatalf("SCALE_POINTS entry %q: want <followers>x<rate>[:<full>]", p)
 		}
+		full = followers
+		if fullSpec != "" {
+			full, _ = strconv.Atoi(fullSpec)
+		}
+		full = max(1, min(full, followers))
 		t.Run(p, func(t *testing.T) {
-			line := runScalePoint(t, followers, min(writers, followers), rate, time.Duration(seconds)*time.Second)
+			line := runScalePoint(t, followers, full, min(writers, full), rate, time.Duration(seconds)*time.Second)
 			t.Log(line)
 			report.WriteString(line + "\n")
 		})
@@ -62,16 +76,16 @@ func envOr(name, def string) string {
 	return def
 }
 
-func runScalePoint(t *testing.T, followers, writers, rate int, d time.Duration) string {
+func runScalePoint(t *testing.T, followers, full, writers, rate int, d time.Duration) string {
 	redis := testharness.StartRedis(t)
 	total := rate * int(d/time.Second)
 	sent := make([]atomic.Int64, total)
 	lat := make([]*[]time.Duration, followers)
 	var appliedAll atomic.Int64
-	stores := make([]*Store, followers)
+	stores := make([]*Store, full)
+	ctx, stopLight := context.WithCancel(context.Background())
+	var light sync.WaitGroup
 	for i := range followers {
-		s, rb := newStoreOn(t, &RedisConfig{URL: redis.URL(), MaxFeedLag: caddy.Duration(5 * time.Second), PoolSize: 64})
-		stores[i] = s
 		mine := make([]time.Duration, 0, total)
 		lat[i] = &mine
 		hook := func(tags []string) {
@@ -85,7 +99,17 @@ func runScalePoint(t *testing.T, followers, writers, rate int, d time.Duration) 
 			}
 			appliedAll.Add(1)
 		}
-		rb.applied.Store(&hook)
+		if i < full {
+			s, rb := newStoreOn(t, &RedisConfig{URL: redis.URL(), MaxFeedLag: caddy.Duration(5 * time.Second), PoolSize: 64})
+			stores[i] = s
+			rb.applied.Store(&hook)
+			continue
+		}
+		light.Add(1)
+		go func() {
+			defer light.Done()
+			followLight(ctx, redis.Addr(), "test:default:feed", hook)
+		}()
 	}
 	// Reset the counters so they cover the run only.
 	if _, err := redis.Do("CONFIG", "RESETSTAT"); err != nil {
@@ -98,11 +122,13 @@ func runScalePoint(t *testing.T, followers, writers, rate int, d time.Duration) 
 	cpu0 := info("cpu", "used_cpu_sys") + info("cpu", "used_cpu_user")
 	self0 := processCPU()
 
-	// Writers: workers share a schedule of one invalidation every 1/rate.
+	// Writers: callers per writer share a schedule of one invalidation
+	// every 1/rate.
+	callers, _ := strconv.Atoi(envOr("SCALE_CALLERS", "64"))
 	var refused atomic.Int64
 	next := make(chan int, 1024)
 	var wg sync.WaitGroup
-	for w := range writers * 32 {
+	for w := range writers * callers {
 		wg.Add(1)
 		go func(s *Store) {
 			defer wg.Done()
@@ -138,6 +164,8 @@ func runScalePoint(t *testing.T, followers, writers, rate int, d time.Duration) 
 	for _, s := range stores {
 		s.close() // stops the feeds: their latencies can be read
 	}
+	stopLight()
+	light.Wait()
 	// Memory, measured once the clients are gone: the stream, then the tag
 	// records (everything else is a handful of keys).
 	mem1 := info("memory", "used_memory")
@@ -149,25 +177,55 @@ func runScalePoint(t *testing.T, followers, writers, rate int, d time.Duration) 
 		t.Fatal(err)
 	}
 	mem0 := info("memory", "used_memory")
-	var all []time.Duration
-	for _, l := range lat {
+	var all, whole []time.Duration
+	for i, l := range lat {
 		all = append(all, *l...)
+		if i < full {
+			whole = append(whole, *l...)
+		}
 	}
-	if len(all) == 0 {
+	if len(all) == 0 || len(whole) == 0 {
 		t.Fatal("no propagation measured")
 	}
 	slices.Sort(all)
+	slices.Sort(whole)
 	pct := func(p float64) time.Duration { return all[min(len(all)-1, int(float64(len(all))*p))] }
+	wpct := func(p float64) time.Duration { return whole[min(len(whole)-1, int(float64(len(whole))*p))] }
 	recorded := float64(want)
-	return fmt.Sprintf("followers %d, writers %d, target %d/s: recorded %.0f/s (refused %d), %d deliveries; "+
-		"propagation p50 %v, p99 %v, max %v; Redis CPU %.0f%% of one core (%.1f us per invalidation), "+
+	return fmt.Sprintf("followers %d (%d whole instances), writers %d, target %d/s: recorded %.0f/s (refused %d), %d deliveries; "+
+		"propagation p50 %v, p99 %v, max %v (whole instances: p50 %v, p99 %v); Redis CPU %.0f%% of one core (%.1f us per invalidation), "+
 		"network out %.1f MB/s, the Go process (followers and writers) %.2f cores; memory per 1,000 tag records %.1f KB (+ stream %.1f KB per 1,000 entries); "+
 		"xread %s (%.0f deliveries per call); evalsha %s; drained after %v",
-		followers, writers, rate, recorded/elapsed.Seconds(), refused.Load(), len(all),
+		followers, full, writers, rate, recorded/elapsed.Seconds(), refused.Load(), len(all),
 		pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), all[len(all)-1].Round(time.Microsecond),
+		wpct(0.50).Round(time.Microsecond), wpct(0.99).Round(time.Microsecond),
 		100*cpu/drained.Seconds(), 1e6*cpu/recorded, netOut/drained.Seconds()/1e6, self/drained.Seconds(),
 		(mem2-mem0)/(recorded/1000)/1024, (mem1-mem2)/(recorded/1000)/1024,
 		commandStat(stats, "xread"), float64(len(all))/commandCalls(stats, "xread"), commandStat(stats, "evalsha"), drained.Round(time.Millisecond))
+}
+
+// followLight follows the feed as redisBackend.followFeed does (XREAD
+// BLOCK from the last id read, COUNT 1000, the same client library and tag
+// decoding) and hands each message's tags to hook, without a tag clock.
+func followLight(ctx context.Context, addr, key string, hook func(tags []string)) {
+	client := goredis.NewClient(&goredis.Options{Addr: addr, ReadTimeout: time.Second, MaxRetries: 1})
+	defer client.Close()
+	last := "0-0"
+	for ctx.Err() == nil {
+		streams, err := client.XRead(ctx, &goredis.XReadArgs{Streams: []string{key, last}, Count: 1000, Block: time.Second}).Result()
+		if err != nil {
+			if !errors.Is(err, goredis.Nil) {
+				sleepCtx(ctx, 50*time.Millisecond)
+			}
+			continue
+		}
+		for _, s := range streams {
+			for _, msg := range s.Messages {
+				last = msg.ID
+				hook(decodeTags(asString(msg.Values["t"])))
+			}
+		}
+	}
 }
 
 // processCPU returns the CPU time this process has used, in seconds.
