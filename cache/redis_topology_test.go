@@ -171,15 +171,7 @@ func TestRedisSequenceWentBack(t *testing.T) {
 		t.Fatal("a still trusts its entries after Redis refused it as behind")
 	}
 	testharness.WaitFor(t, 3*time.Second, "a resynchronised", ra.Trustworthy)
-	fresh := testEntry(b, "/fresh", "later")
-	b.Put(fresh)
-	if got := b.Validity(fresh); got != Valid {
-		t.Fatalf("entry after the resync: %v", got)
-	}
-	if _, err := a.InvalidateTags(t.Context(), []string{"later"}, ModeExpire); err != nil {
-		t.Fatalf("a after its resync: %v", err)
-	}
-	testharness.WaitFor(t, 2*time.Second, "later invalidation at b", func() bool { return b.Validity(fresh) == HardInvalidated })
+	checkRecovered(t, a, b, 0)
 }
 
 // TestRedisSentinelFailover kills the primary of a real Sentinel deployment
@@ -248,17 +240,7 @@ func TestRedisSentinelFailover(t *testing.T) {
 	if len(refused) == 0 || len(acked) < 300 {
 		t.Fatalf("acknowledged %d, refused %d: the run did not exercise the failover", len(acked), len(refused))
 	}
-	// Back to normal: a new entry is valid and a new invalidation reaches it.
-	fresh := testEntry(b, "/fresh", "after")
-	b.Put(fresh)
-	if got := b.Validity(fresh); got != Valid {
-		t.Fatalf("entry after the failover: %v", got)
-	}
-	testharness.WaitFor(t, 15*time.Second, "an invalidation acknowledged after the failover", func() bool {
-		_, err := a.InvalidateTags(t.Context(), []string{"after"}, ModeExpire)
-		return err == nil
-	})
-	testharness.WaitFor(t, 2*time.Second, "it reaches b", func() bool { return b.Validity(fresh) == HardInvalidated })
+	checkRecovered(t, a, b, 15*time.Second)
 	t.Logf("Sentinel failover: 1000 invalidations, acknowledged %d, refused %d, lost %d (new primary %s)", len(acked), len(refused), lost, master)
 }
 
