@@ -276,7 +276,8 @@ func (b *redisBackend) primary(ctx context.Context) (redis.UniversalClient, erro
 }
 
 // primaryFailed refreshes a cluster's slot map after an error that may
-// mean the slot moved (a failover or resharding).
+// mean the slot moved (a failover or resharding): go-redis follows a MOVED
+// reply by itself, but not a primary that stopped answering.
 func (b *redisBackend) primaryFailed(ctx context.Context, err error) {
 	if cc, ok := b.client.(*redis.ClusterClient); ok && !redis.HasErrorPrefix(err, "EPOCH") && !redis.HasErrorPrefix(err, "BEHIND") {
 		cc.ReloadState(ctx)
@@ -379,6 +380,7 @@ func (b *redisBackend) followFeed(ctx context.Context) {
 		}
 		if needResync {
 			if err := b.resync(ctx); err != nil {
+				b.primaryFailed(ctx, err)
 				b.setHealth(false, err)
 				sleepCtx(ctx, backoff)
 				backoff = min(backoff*2, time.Second)
@@ -402,6 +404,7 @@ func (b *redisBackend) followFeed(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			b.primaryFailed(ctx, err)
 			b.setHealth(false, err)
 			b.resyncing.Store(true)
 			needResync = true

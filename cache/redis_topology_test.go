@@ -309,3 +309,62 @@ func TestDecodeTags(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisClusterFailover runs on a real Cluster of three primaries with a
+// replica each: invalidations wait for the replica of the primary serving
+// the tag clock's slot; that primary is killed in the middle of 300
+// invalidations, its replica is promoted, and every acknowledged one is
+// still there and honoured by both instances once they have resynchronised.
+func TestRedisClusterFailover(t *testing.T) {
+	cluster := testharness.StartCluster(t, 3, 1)
+	cfg := func() *RedisConfig {
+		return &RedisConfig{Cluster: &ClusterConfig{Addrs: cluster.Addrs()}, MaxFeedLag: caddy.Duration(time.Second)}
+	}
+	a, ra := newStoreOn(t, cfg())
+	b, rb := newStoreOn(t, cfg())
+	if got := ra.requiredReplicas(); got != 1 {
+		t.Fatalf("detected min_replicas on a cluster with replicas: %d, want 1", got)
+	}
+	owner := cluster.Owner(ra.keys.clock)
+	oldA, oldB := testEntry(a, "/old"), testEntry(b, "/old")
+	a.Put(oldA)
+	b.Put(oldB)
+	var acked, refused []string
+	for i := range 300 {
+		if i == 100 {
+			owner.Kill()
+		}
+		tag := fmt.Sprintf("c-%d", i)
+		if _, err := a.InvalidateTags(t.Context(), []string{tag}, ModeExpire); err != nil {
+			refused = append(refused, tag)
+		} else {
+			acked = append(acked, tag)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !ra.Trustworthy() || !rb.Trustworthy() {
+		if time.Now().After(deadline) {
+			out, _ := cluster.Primaries()[0].Do("CLUSTER", "NODES")
+			t.Fatalf("not resynchronised: a %+v, b %+v; acked %d refused %d\n%s", ra.Status(), rb.Status(), len(acked), len(refused), out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	checkRecovered(t, a, b, 15*time.Second)
+	lost := 0
+	for _, tag := range acked {
+		key := ra.keys.tag("h", tag)
+		if v, err := cluster.Do(key, "GET", key); err != nil || v == "" {
+			lost++
+			t.Errorf("acknowledged invalidation of %s is not in the promoted primary (%v)", tag, err)
+		}
+		if a.clock.Check(oldA.Clock, []string{tag}) != HardInvalidated || b.clock.Check(oldB.Clock, []string{tag}) != HardInvalidated {
+			lost++
+			t.Errorf("acknowledged invalidation of %s not honoured", tag)
+		}
+	}
+	if len(refused) == 0 || len(acked) < 100 {
+		t.Fatalf("acknowledged %d, refused %d: the run did not exercise the failover", len(acked), len(refused))
+	}
+	t.Logf("Cluster failover: 300 invalidations, acknowledged %d, refused %d, lost %d", len(acked), len(refused), lost)
+}
