@@ -243,7 +243,7 @@ func TestDistributedSentinelFailover(t *testing.T) {
 			primary.Kill()
 			killedAt = time.Now()
 		}
-		if !killedAt.IsZero() && !restarted && sentinels.MasterAddr() == replica.Addr() {
+		if !killedAt.IsZero() && !restarted && sentinels.FailedOverTo(replica.Addr()) {
 			t.Logf("failover observed %v after the kill (at invalidation %d)", time.Since(killedAt).Round(time.Millisecond), i)
 			primary.Restart() // back empty; Sentinel makes it a replica
 			restarted = true

@@ -191,6 +191,23 @@ func (g *Sentinels) MasterAddr() string {
 	return ""
 }
 
+// FailedOverTo reports whether every sentinel names addr as the primary
+// and none has a failover in progress. Only then may the old primary come
+// back empty: restarted earlier, a node without persistence can be taken
+// for the primary again and its empty dataset replicated over the data.
+func (g *Sentinels) FailedOverTo(addr string) bool {
+	for _, s := range g.List {
+		out, err := Do(s.Addr(), "SENTINEL", "GET-MASTER-ADDR-BY-NAME", g.MasterName)
+		if err != nil || strings.ReplaceAll(out, "\n", ":") != addr {
+			return false
+		}
+		if flags := g.masterInfo(s)["flags"]; flags != "master" {
+			return false
+		}
+	}
+	return true
+}
+
 // Cluster is a Redis Cluster of real redis-server processes.
 type Cluster struct {
 	t     testing.TB
