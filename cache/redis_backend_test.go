@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -46,6 +47,24 @@ func newStoreOn(t *testing.T, cfg *RedisConfig) (*Store, *redisBackend) {
 	}
 	testharness.WaitFor(t, 5*time.Second, "backend synchronised", rb.Trustworthy)
 	return s, rb
+}
+
+// recordRun records n invalidations at s, one new tag each (prefix and the
+// index), calling before(i) ahead of the i-th and pausing after each; it
+// returns the tags acknowledged and those refused.
+func recordRun(t *testing.T, s *Store, n int, prefix string, pause time.Duration, before func(i int)) (acked, refused []string) {
+	t.Helper()
+	for i := range n {
+		before(i)
+		tag := prefix + strconv.Itoa(i)
+		if _, err := s.InvalidateTags(t.Context(), []string{tag}, ModeExpire); err != nil {
+			refused = append(refused, tag)
+		} else {
+			acked = append(acked, tag)
+		}
+		time.Sleep(pause)
+	}
+	return acked, refused
 }
 
 // checkRecovered checks that instances are back to normal after a loss: an
@@ -132,22 +151,14 @@ func TestRedisKilledNothingLost(t *testing.T) {
 	oldEntry := testEntry(b, "/old")
 	b.Put(oldEntry)
 
-	var acknowledged, refused []string
-	for i := range 400 {
-		if i == 150 {
+	acknowledged, refused := recordRun(t, a, 400, "k-", 2*time.Millisecond, func(i int) {
+		switch i {
+		case 150:
 			redis.Kill()
-		}
-		if i == 250 {
+		case 250:
 			redis.Restart()
 		}
-		tag := fmt.Sprintf("k-%d", i)
-		if _, err := a.InvalidateTags(t.Context(), []string{tag}, ModeExpire); err != nil {
-			refused = append(refused, tag)
-		} else {
-			acknowledged = append(acknowledged, tag)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	})
 	if len(refused) == 0 {
 		t.Fatal("no invalidation was refused while Redis was down: the test did not exercise the outage")
 	}

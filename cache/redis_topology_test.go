@@ -192,9 +192,8 @@ func TestRedisSentinelFailover(t *testing.T) {
 	a.Put(oldA)
 	b.Put(oldB)
 
-	var acked, refused []string
 	killedAt, restarted := time.Time{}, false
-	for i := range 1000 {
+	acked, refused := recordRun(t, a, 1000, "f-", 10*time.Millisecond, func(i int) {
 		if i == 300 {
 			primary.Kill()
 			killedAt = time.Now()
@@ -206,14 +205,7 @@ func TestRedisSentinelFailover(t *testing.T) {
 			primary.Restart()
 			restarted = true
 		}
-		tag := fmt.Sprintf("f-%d", i)
-		if _, err := a.InvalidateTags(t.Context(), []string{tag}, ModeExpire); err != nil {
-			refused = append(refused, tag)
-		} else {
-			acked = append(acked, tag)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	})
 	if !restarted {
 		t.Fatal("Sentinel did not fail over during the run")
 	}
@@ -329,19 +321,11 @@ func TestRedisClusterFailover(t *testing.T) {
 	oldA, oldB := testEntry(a, "/old"), testEntry(b, "/old")
 	a.Put(oldA)
 	b.Put(oldB)
-	var acked, refused []string
-	for i := range 300 {
+	acked, refused := recordRun(t, a, 300, "c-", 20*time.Millisecond, func(i int) {
 		if i == 100 {
 			owner.Kill()
 		}
-		tag := fmt.Sprintf("c-%d", i)
-		if _, err := a.InvalidateTags(t.Context(), []string{tag}, ModeExpire); err != nil {
-			refused = append(refused, tag)
-		} else {
-			acked = append(acked, tag)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	})
 	deadline := time.Now().Add(20 * time.Second)
 	for !ra.Trustworthy() || !rb.Trustworthy() {
 		if time.Now().After(deadline) {
