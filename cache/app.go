@@ -137,7 +137,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 
 func (a *App) loadStore(ctx caddy.Context, name string, size int64) (*Store, error) {
 	key := "tag_cache/store/" + name
-	var redisOpts *redis.Options
+	var redisOpts *redis.UniversalOptions
 	if a.Redis != nil {
 		// A distributed store is a different thing from a local one: a
 		// reload that changes the Redis settings builds new stores.

@@ -1,7 +1,10 @@
 package cache
 
 import (
+	"fmt"
+	"net"
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -22,7 +25,14 @@ import (
 //	        store <name> {
 //	            max_size <size>
 //	        }
-//	        redis <url> {
+//	        redis [<url>] {
+//	            sentinel <master_name> <addr...> {
+//	                username <user>
+//	                password <password>
+//	            }
+//	            cluster         <addr...>
+//	            min_replicas    <n>
+//	            wait_timeout    <duration>
 //	            username        <user>
 //	            password        <password>
 //	            db              <n>
@@ -69,17 +79,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			a.MaxSize = size
 		case "max_retention", "keep_stale":
 			name := d.Val()
-			if !d.NextArg() {
-				return d.ArgErr()
-			}
-			dur, err := caddy.ParseDuration(d.Val())
-			if err != nil || dur <= 0 {
-				return d.Errf("%s: %q is not a positive duration", name, d.Val())
+			dur, err := parseDuration(d)
+			if err != nil {
+				return err
 			}
 			if name == "max_retention" {
-				a.MaxRetention = caddy.Duration(dur)
+				a.MaxRetention = dur
 			} else {
-				a.KeepStale = caddy.Duration(dur)
+				a.KeepStale = dur
 			}
 		case "max_tag_bytes":
 			size, err := parseSize(d)
@@ -162,10 +169,10 @@ var _ caddyfile.Unmarshaler = (*App)(nil)
 
 func parseRedis(d *caddyfile.Dispenser) (*RedisConfig, error) {
 	cfg := new(RedisConfig)
-	if !d.NextArg() {
-		return nil, d.Err("redis needs a URL, such as redis://localhost:6379")
+	line := d.Line()
+	if d.NextArg() {
+		cfg.URL = d.Val()
 	}
-	cfg.URL = d.Val()
 	if d.NextArg() {
 		return nil, d.ArgErr()
 	}
@@ -207,23 +214,22 @@ func parseRedis(d *caddyfile.Dispenser) (*RedisConfig, error) {
 				return nil, d.ArgErr()
 			}
 			cfg.TLS = true
-		case "dial_timeout", "read_timeout", "write_timeout", "max_feed_lag":
-			if !d.NextArg() {
-				return nil, d.ArgErr()
-			}
-			dur, err := caddy.ParseDuration(d.Val())
-			if err != nil || dur <= 0 {
-				return nil, d.Errf("%s: %q is not a positive duration", name, d.Val())
+		case "dial_timeout", "read_timeout", "write_timeout", "max_feed_lag", "wait_timeout":
+			dur, err := parseDuration(d)
+			if err != nil {
+				return nil, err
 			}
 			switch name {
 			case "dial_timeout":
-				cfg.DialTimeout = caddy.Duration(dur)
+				cfg.DialTimeout = dur
 			case "read_timeout":
-				cfg.ReadTimeout = caddy.Duration(dur)
+				cfg.ReadTimeout = dur
 			case "write_timeout":
-				cfg.WriteTimeout = caddy.Duration(dur)
+				cfg.WriteTimeout = dur
 			case "max_feed_lag":
-				cfg.MaxFeedLag = caddy.Duration(dur)
+				cfg.MaxFeedLag = dur
+			case "wait_timeout":
+				cfg.WaitTimeout = dur
 			}
 		case "shared_entries":
 			if d.NextArg() {
@@ -239,22 +245,101 @@ func parseRedis(d *caddyfile.Dispenser) (*RedisConfig, error) {
 					}
 					se.MaxItemSize = size
 				case "ttl":
-					if !d.NextArg() {
-						return nil, d.ArgErr()
+					dur, err := parseDuration(d)
+					if err != nil {
+						return nil, err
 					}
-					dur, err := caddy.ParseDuration(d.Val())
-					if err != nil || dur <= 0 {
-						return nil, d.Errf("ttl: %q is not a positive duration", d.Val())
-					}
-					se.TTL = caddy.Duration(dur)
+					se.TTL = dur
 				default:
 					return nil, d.Errf("unrecognized shared_entries option %q", d.Val())
 				}
 			}
 			cfg.SharedEntries = se
+		case "sentinel":
+			if cfg.Sentinel != nil {
+				return nil, d.Err("sentinel given twice")
+			}
+			sc := new(SentinelConfig)
+			if !d.NextArg() {
+				return nil, d.Err("sentinel needs the master name and at least one sentinel address, such as: sentinel mymaster 10.0.0.1:26379")
+			}
+			sc.MasterName = d.Val()
+			addrs, err := parseAddrs(d, "sentinel")
+			if err != nil {
+				return nil, err
+			}
+			sc.Addrs = addrs
+			for n2 := d.Nesting(); d.NextBlock(n2); {
+				field := d.Val()
+				if field != "username" && field != "password" {
+					return nil, d.Errf("unrecognized sentinel option %q", field)
+				}
+				if !d.NextArg() {
+					return nil, d.ArgErr()
+				}
+				if field == "username" {
+					sc.Username = d.Val()
+				} else {
+					sc.Password = d.Val()
+				}
+				if d.NextArg() {
+					return nil, d.ArgErr()
+				}
+			}
+			cfg.Sentinel = sc
+		case "cluster":
+			if cfg.Cluster != nil {
+				return nil, d.Err("cluster given twice")
+			}
+			addrs, err := parseAddrs(d, "cluster")
+			if err != nil {
+				return nil, err
+			}
+			cfg.Cluster = &ClusterConfig{Addrs: addrs}
+		case "min_replicas":
+			if !d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			n, err := strconv.Atoi(d.Val())
+			if err != nil || n < 0 {
+				return nil, d.Errf("min_replicas: %q is not a number of replicas (0 or more)", d.Val())
+			}
+			cfg.MinReplicas = &n
 		default:
 			return nil, d.Errf("unrecognized redis option %q", name)
 		}
 	}
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("%v, at %s:%d", err, d.File(), line)
+	}
 	return cfg, nil
+}
+
+// parseDuration reads the option's argument as a positive duration.
+func parseDuration(d *caddyfile.Dispenser) (caddy.Duration, error) {
+	name := d.Val()
+	if !d.NextArg() {
+		return 0, d.ArgErr()
+	}
+	dur, err := caddy.ParseDuration(d.Val())
+	if err != nil || dur <= 0 {
+		return 0, d.Errf("%s: %q is not a positive duration", name, d.Val())
+	}
+	return caddy.Duration(dur), nil
+}
+
+// parseAddrs reads the remaining arguments as host:port addresses.
+func parseAddrs(d *caddyfile.Dispenser, what string) ([]string, error) {
+	var addrs []string
+	for d.NextArg() {
+		a := d.Val()
+		if _, _, err := net.SplitHostPort(a); err != nil && !strings.Contains(a, "{") {
+			return nil, d.Errf("%s: %q is not a host:port address", what, a)
+		}
+		addrs = append(addrs, a)
+	}
+	if len(addrs) == 0 {
+		return nil, d.Errf("%s needs at least one host:port address", what)
+	}
+	return addrs, nil
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -17,9 +19,32 @@ import (
 // stream, so N Caddy instances share one tag clock. Local memory stays the
 // first level: a HIT never waits on the network.
 type RedisConfig struct {
-	// URL of the server: redis://[user:password@]host:port[/db] or rediss://
-	// for TLS. Placeholders such as {env.REDIS_URL} are expanded.
-	URL string `json:"url"`
+	// URL of a single server: redis://[user:password@]host:port[/db] or
+	// rediss:// for TLS. Placeholders such as {env.REDIS_URL} are expanded.
+	// Exactly one of URL, Sentinel and Cluster is required; there is no
+	// default.
+	URL string `json:"url,omitempty"`
+	// Sentinel, when set, finds the primary through Redis Sentinel and
+	// follows it across failovers. Default: unset (no Sentinel).
+	Sentinel *SentinelConfig `json:"sentinel,omitempty"`
+	// Cluster, when set, talks to a Redis Cluster through its seed nodes.
+	// Every key of one store's tag clock shares one hash slot (a hash tag of
+	// the store name), so recording stays one atomic script; shared entries
+	// spread over the slots. Default: unset (no Cluster).
+	Cluster *ClusterConfig `json:"cluster,omitempty"`
+	// MinReplicas is how many replicas must confirm an invalidation (Redis
+	// WAIT) before it is acknowledged; an invalidation they do not confirm
+	// within WaitTimeout is answered 503, because a failover could lose it.
+	// 0 acknowledges once the primary has it. Default: 1 with Sentinel, and
+	// otherwise 1 while the primary holding the tag clock reports a
+	// connected replica (checked at every resynchronisation and every 5s),
+	// else 0.
+	MinReplicas *int `json:"min_replicas,omitempty"`
+	// WaitTimeout bounds how long an invalidation waits for MinReplicas
+	// replicas to confirm it. It must be shorter than ReadTimeout, within
+	// which the reply to WAIT is read. Default: 500ms, or half of
+	// ReadTimeout when that is shorter.
+	WaitTimeout caddy.Duration `json:"wait_timeout,omitempty"`
 	// Username overrides the URL's user (Redis ACL). Placeholders expanded.
 	Username string `json:"username,omitempty"`
 	// Password overrides the URL's password. Placeholders such as
@@ -55,6 +80,31 @@ type RedisConfig struct {
 	SharedEntries *SharedEntriesConfig `json:"shared_entries,omitempty"`
 }
 
+// SentinelConfig finds the primary through Redis Sentinel.
+type SentinelConfig struct {
+	// MasterName is the name the sentinels monitor the primary under.
+	// Required; there is no default.
+	MasterName string `json:"master_name"`
+	// Addrs are the sentinels' host:port addresses; at least one is
+	// required. Placeholders are expanded.
+	Addrs []string `json:"addrs"`
+	// Username authenticates to the sentinels (Redis ACL). The data nodes
+	// use the RedisConfig's Username and Password. Default: none.
+	Username string `json:"username,omitempty"`
+	// Password authenticates to the sentinels. Placeholders such as
+	// {env.SENTINEL_PASSWORD} are expanded; it is never logged.
+	// Default: none.
+	Password string `json:"password,omitempty"`
+}
+
+// ClusterConfig talks to a Redis Cluster.
+type ClusterConfig struct {
+	// Addrs are host:port addresses of seed nodes; the client discovers the
+	// rest of the cluster from them. At least one is required. Placeholders
+	// are expanded.
+	Addrs []string `json:"addrs"`
+}
+
 // SharedEntriesConfig bounds the shared second level.
 type SharedEntriesConfig struct {
 	// MaxItemSize is the largest entry shared, in bytes. Default: 1 MiB.
@@ -70,19 +120,69 @@ const (
 	DefaultFeedMaxLen       = 100_000
 	DefaultSharedItemSize   = 1 << 20
 	DefaultSharedEntriesTTL = time.Hour
+	DefaultWaitTimeout      = 500 * time.Millisecond
 )
 
-func (c *RedisConfig) provision(repl *caddy.Replacer) (*redis.Options, error) {
-	if c.URL == "" {
-		return nil, fmt.Errorf("redis: url is required")
+// Redis topologies.
+const (
+	topologySingle   = "single"
+	topologySentinel = "sentinel"
+	topologyCluster  = "cluster"
+)
+
+// topology names the kind of deployment the configuration describes.
+func (c *RedisConfig) topology() string {
+	switch {
+	case c.Sentinel != nil:
+		return topologySentinel
+	case c.Cluster != nil:
+		return topologyCluster
 	}
-	url, err := repl.ReplaceOrErr(c.URL, true, true)
-	if err != nil {
-		return nil, fmt.Errorf("redis url: %v", err)
+	return topologySingle
+}
+
+func (c *RedisConfig) provision(repl *caddy.Replacer) (*redis.UniversalOptions, error) {
+	if err := c.check(); err != nil {
+		return nil, err
 	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("redis url: %v", err)
+	opts := &redis.UniversalOptions{}
+	var err error
+	switch {
+	case c.URL != "":
+		url, err := repl.ReplaceOrErr(c.URL, true, true)
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %v", err)
+		}
+		single, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %v", err)
+		}
+		opts.Addrs = []string{single.Addr}
+		opts.Username, opts.Password, opts.DB = single.Username, single.Password, single.DB
+		opts.TLSConfig, opts.Protocol, opts.ClientName = single.TLSConfig, single.Protocol, single.ClientName
+	case c.Sentinel != nil:
+		if c.Sentinel.MasterName == "" {
+			return nil, fmt.Errorf("redis sentinel: master_name is required")
+		}
+		if opts.Addrs, err = expandAddrs(repl, "sentinel", c.Sentinel.Addrs); err != nil {
+			return nil, err
+		}
+		opts.MasterName = c.Sentinel.MasterName
+		if c.Sentinel.Username != "" {
+			if opts.SentinelUsername, err = repl.ReplaceOrErr(c.Sentinel.Username, true, true); err != nil {
+				return nil, fmt.Errorf("redis sentinel username: %v", err)
+			}
+		}
+		if c.Sentinel.Password != "" {
+			if opts.SentinelPassword, err = secret.Resolve("redis sentinel password", c.Sentinel.Password); err != nil {
+				return nil, err
+			}
+		}
+	case c.Cluster != nil:
+		if opts.Addrs, err = expandAddrs(repl, "cluster", c.Cluster.Addrs); err != nil {
+			return nil, err
+		}
+		opts.IsClusterMode = true
 	}
 	if c.Username != "" {
 		if opts.Username, err = repl.ReplaceOrErr(c.Username, true, true); err != nil {
@@ -116,6 +216,62 @@ func (c *RedisConfig) provision(repl *caddy.Replacer) (*redis.Options, error) {
 	// the caller's back; the feed reader does its own retrying.
 	opts.MaxRetries = 1
 	return opts, nil
+}
+
+func expandAddrs(repl *caddy.Replacer, what string, addrs []string) ([]string, error) {
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("redis %s: at least one address is required", what)
+	}
+	out := make([]string, 0, len(addrs))
+	for _, a := range addrs {
+		v, err := repl.ReplaceOrErr(a, true, true)
+		if err != nil {
+			return nil, fmt.Errorf("redis %s address: %v", what, err)
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return nil, fmt.Errorf("redis %s address %q: %v", what, v, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// check refuses a configuration that names no deployment or several, or
+// settings that contradict each other. Provisioning calls it, and the
+// Caddyfile too, so that it is reported at adapt time with its line.
+func (c *RedisConfig) check() error {
+	given := 0
+	for _, set := range []bool{c.URL != "", c.Sentinel != nil, c.Cluster != nil} {
+		if set {
+			given++
+		}
+	}
+	switch {
+	case given == 0:
+		return fmt.Errorf("redis needs a URL (redis redis://localhost:6379), a sentinel or a cluster sub-option")
+	case given > 1:
+		return fmt.Errorf("redis: give one of a URL, sentinel and cluster, not several")
+	case c.Cluster != nil && c.DB != nil && *c.DB != 0:
+		return fmt.Errorf("redis cluster: db must be 0 (a Cluster has only database 0)")
+	}
+	if read := durationOr(c.ReadTimeout, time.Second); c.WaitTimeout > 0 && time.Duration(c.WaitTimeout) >= read {
+		return fmt.Errorf("redis wait_timeout (%v) must be shorter than read_timeout (%v)", time.Duration(c.WaitTimeout), read)
+	}
+	if c.Cluster != nil && strings.ContainsAny(c.KeyPrefix, "{}") {
+		return fmt.Errorf("redis key_prefix %q must not contain { or } on a cluster (the store's keys use a hash tag)", c.KeyPrefix)
+	}
+	if c.MinReplicas != nil && *c.MinReplicas < 0 {
+		return fmt.Errorf("redis min_replicas must not be negative, got %d", *c.MinReplicas)
+	}
+	return nil
+}
+
+// waitTimeout is the bound of WAIT (see WaitTimeout).
+func (c *RedisConfig) waitTimeout() time.Duration {
+	if c.WaitTimeout > 0 {
+		return time.Duration(c.WaitTimeout)
+	}
+	return min(DefaultWaitTimeout, durationOr(c.ReadTimeout, time.Second)/2)
 }
 
 // identity distinguishes distributed configurations in the store pool, so a

@@ -15,7 +15,7 @@ import (
 // copied to Redis so an instance can answer what another one fetched. It is
 // consulted only after a local miss, so a local HIT never waits on it.
 type sharedEntries struct {
-	client  *redis.Client
+	client  redis.UniversalClient
 	prefix  string
 	maxSize int64
 	ttl     time.Duration
@@ -30,7 +30,7 @@ type wireEntry struct {
 	Entry
 }
 
-func newSharedEntries(client *redis.Client, prefix string, cfg *SharedEntriesConfig, logger *zap.Logger) *sharedEntries {
+func newSharedEntries(client redis.UniversalClient, prefix string, cfg *SharedEntriesConfig, logger *zap.Logger) *sharedEntries {
 	s := &sharedEntries{
 		client:  client,
 		prefix:  prefix,

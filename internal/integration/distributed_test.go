@@ -20,11 +20,18 @@ type instance struct {
 
 func startInstance(t *testing.T, name, redisURL string) *instance {
 	t.Helper()
+	return startInstanceOn(t, name, redisURL+" {")
+}
+
+// startInstanceOn starts an instance whose redis option opens with
+// redisOpen: "<url> {", or "{" and a sentinel or cluster line.
+func startInstanceOn(t *testing.T, name, redisOpen string) *instance {
+	t.Helper()
 	port, upstream := testharness.FreePort(t), testharness.FreePort(t)
 	caddyfile := fmt.Sprintf(`{
 	tag_cache {
 		max_size 32MiB
-		redis %s {
+		redis %s
 			key_prefix it:
 			max_feed_lag 1s
 			read_timeout 300ms
@@ -45,7 +52,7 @@ http://:%d {
 	header Cache-Control "public, max-age=600"
 	header Cache-Tag "all, {path}"
 	respond "%s {time.now.unix_nano}"
-}`, redisURL, port, upstream, upstream, name)
+}`, redisOpen, port, upstream, upstream, name)
 	proc := testharness.StartBinary(t, caddyfile, "REVALIDATE_SECRET_TOKEN="+webhookSecret)
 	return &instance{name: name, proc: proc, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
 }
@@ -86,6 +93,59 @@ func TestDistributedInvalidation(t *testing.T) {
 	c := startInstance(t, "C", redis.URL())
 	instances := []*instance{a, b, c}
 
+	checkInvalidationAndShared(t, instances, func(key string) bool {
+		n, _ := redis.Do("EXISTS", key)
+		return n == "1"
+	}, func() *instance { return startInstance(t, "D", redis.URL()) })
+
+	// Redis goes away: invalidations cannot be recorded and are refused;
+	// beyond max_feed_lag no instance serves its entries as fresh.
+	b.fetch(t, "/cut")
+	if cs, _ := b.fetch(t, "/cut"); !isHit(cs) {
+		t.Fatalf("B's /cut not cached before the cut: %q", cs)
+	}
+	redis.Kill()
+	resp, body := a.revalidate(t, `{"tags":["all"]}`)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "not recorded") {
+		t.Fatalf("admin revalidate with Redis down: %d %q %s, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	resp, body = b.webhook(t, "all")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, `"success":false`) {
+		t.Fatalf("webhook with Redis down: %d %q %s, want 503 with Retry-After and success false", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	for i := 0; i < 3; i++ {
+		if cs, _ := b.fetch(t, "/cut"); isHit(cs) {
+			t.Fatalf("B served /cut as a fresh hit while cut off from its feed: %q", cs)
+		}
+	}
+	_, st := doRequest(t, http.DefaultClient, "GET", "http://"+b.proc.AdminAddr+"/tag_cache/stats", nil, nil)
+	if !strings.Contains(st, `"trusted":false`) {
+		t.Fatalf("B's stats do not show the lost feed: %s", st)
+	}
+
+	// Redis is back (empty: no persistence): the instances recover alone.
+	redis.Restart()
+	for _, in := range instances {
+		in.waitTrusted(t, 10*time.Second)
+	}
+	resp, body = a.revalidate(t, `{"tags":["nothing"]}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("revalidate after recovery: %d %s", resp.StatusCode, body)
+	}
+	b.fetch(t, "/after")
+	if cs, _ := b.fetch(t, "/after"); !isHit(cs) {
+		t.Fatalf("B does not cache again after recovery: %q", cs)
+	}
+}
+
+// checkInvalidationAndShared checks, on instances sharing one Redis
+// deployment, that an invalidation at the first is honoured by all, and that
+// a new instance (started by newInstance) answers from the shared second
+// level what the first fetched. exists reports whether a key is in Redis.
+func checkInvalidationAndShared(t *testing.T, instances []*instance, exists func(key string) bool, newInstance func() *instance) {
+	t.Helper()
+	a := instances[0]
 	for _, in := range instances {
 		in.fetch(t, "/news")
 		if cs, _ := in.fetch(t, "/news"); !isHit(cs) {
@@ -113,14 +173,10 @@ func TestDistributedInvalidation(t *testing.T) {
 	// The shared second level: D never fetched /shared, A did.
 	_, fromA := a.fetch(t, "/shared")
 	testharness.WaitFor(t, 3*time.Second, "A's entry in the shared level", func() bool {
-		n, _ := redis.Do("EXISTS", "it:default:e:http://app.test/shared")
-		return n == "1"
+		return exists("it:default:e:http://app.test/shared")
 	})
-	d := startInstance(t, "D", redis.URL())
-	testharness.WaitFor(t, 5*time.Second, "D synchronised", func() bool {
-		_, st := doRequest(t, http.DefaultClient, "GET", "http://"+d.proc.AdminAddr+"/tag_cache/stats", nil, nil)
-		return strings.Contains(st, `"trusted":true`)
-	})
+	d := newInstance()
+	d.waitTrusted(t, 5*time.Second)
 	cs, fromD := d.fetch(t, "/shared")
 	if !isHit(cs) || !strings.Contains(cs, "detail=shared") || fromD != fromA {
 		t.Fatalf("D's first /shared: Cache-Status %q body %q, want A's %q from the shared level", cs, fromD, fromA)
@@ -128,49 +184,114 @@ func TestDistributedInvalidation(t *testing.T) {
 	if cs, _ := d.fetch(t, "/shared"); !isHit(cs) || strings.Contains(cs, "shared") {
 		t.Fatalf("D's second /shared should be a local hit: %q", cs)
 	}
+}
 
-	// Redis goes away: invalidations cannot be recorded and are refused;
-	// beyond max_feed_lag no instance serves its entries as fresh.
-	b.fetch(t, "/cut")
-	if cs, _ := b.fetch(t, "/cut"); !isHit(cs) {
-		t.Fatalf("B's /cut not cached before the cut: %q", cs)
+// TestDistributedCluster runs the distributed checks on a real Redis
+// Cluster of three primaries: invalidations propagate through the tag
+// clock's slot, and a new instance answers from the shared second level.
+func TestDistributedCluster(t *testing.T) {
+	cluster := testharness.StartCluster(t, 3, 0)
+	open := "{\n\t\t\tcluster " + strings.Join(cluster.Addrs(), " ")
+	a := startInstanceOn(t, "A", open)
+	b := startInstanceOn(t, "B", open)
+	c := startInstanceOn(t, "C", open)
+	checkInvalidationAndShared(t, []*instance{a, b, c}, func(key string) bool {
+		n, _ := cluster.Do(key, "EXISTS", key)
+		return n == "1"
+	}, func() *instance { return startInstanceOn(t, "D", open) })
+	// Every key of the tag clock is in one slot; the shared entry elsewhere
+	// is allowed (entries spread).
+	if s1, s2 := cluster.Slot("it:{default}:clock"), cluster.Slot("it:{default}:h:/news"); s1 != s2 {
+		t.Fatalf("clock in slot %d, tag record in %d", s1, s2)
 	}
-	redis.Kill()
-	resp, body = a.revalidate(t, `{"tags":["all"]}`)
-	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "not recorded") {
-		t.Fatalf("admin revalidate with Redis down: %d %q %s, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	if n, err := cluster.Do("it:{default}:h:/news", "EXISTS", "it:{default}:h:/news"); err != nil || n != "1" {
+		t.Fatalf("the /news invalidation is not recorded in the cluster: %q %v", n, err)
 	}
-	resp, body = b.webhook(t, "all")
-	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, `"success":false`) {
-		t.Fatalf("webhook with Redis down: %d %q %s, want 503 with Retry-After and success false", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+}
+
+// TestDistributedSentinelFailover runs two Caddy instances on a real Sentinel
+// deployment (one primary, one replica, three sentinels) and kills the
+// primary in the middle of 1,000 invalidations sent through the webhook:
+// each is answered 200 or 503 with Retry-After, and every acknowledged one
+// is still recorded after the failover and honoured by both instances.
+func TestDistributedSentinelFailover(t *testing.T) {
+	primary := testharness.StartRedis(t)
+	replica := testharness.StartReplica(t, primary)
+	sentinels := testharness.StartSentinels(t, primary, "bff", 3, 1)
+	open := "{\n\t\t\tsentinel bff " + strings.Join(sentinels.Addrs(), " ")
+	instances := []*instance{startInstanceOn(t, "A", open), startInstanceOn(t, "B", open)}
+	for _, in := range instances {
+		in.waitTrusted(t, 10*time.Second)
 	}
-	time.Sleep(1500 * time.Millisecond)
-	for i := 0; i < 3; i++ {
-		if cs, _ := b.fetch(t, "/cut"); isHit(cs) {
-			t.Fatalf("B served /cut as a fresh hit while cut off from its feed: %q", cs)
+	const n = 1000
+	path := func(i int) string { return fmt.Sprintf("/p/%d", i) }
+	// Both instances hold every page before the run.
+	for _, in := range instances {
+		for i := range n {
+			in.fetch(t, path(i))
+		}
+		if cs, _ := in.fetch(t, path(n-1)); !isHit(cs) {
+			t.Fatalf("%s: pages not cached before the run: %q", in.name, cs)
 		}
 	}
-	_, st := doRequest(t, http.DefaultClient, "GET", "http://"+b.proc.AdminAddr+"/tag_cache/stats", nil, nil)
-	if !strings.Contains(st, `"trusted":false`) {
-		t.Fatalf("B's stats do not show the lost feed: %s", st)
-	}
 
-	// Redis is back (empty: no persistence): the instances recover alone.
-	redis.Restart()
+	var acked, refused []int
+	var killedAt time.Time
+	restarted := false
+	for i := range n {
+		if i == 300 {
+			primary.Kill()
+			killedAt = time.Now()
+		}
+		if !killedAt.IsZero() && !restarted && sentinels.FailedOverTo(replica.Addr()) {
+			t.Logf("failover observed %v after the kill (at invalidation %d)", time.Since(killedAt).Round(time.Millisecond), i)
+			primary.Restart() // back empty; Sentinel makes it a replica
+			restarted = true
+		}
+		resp, body := instances[i%2].webhook(t, path(i))
+		switch {
+		case resp.StatusCode == http.StatusOK && strings.Contains(body, `"success":true`):
+			acked = append(acked, i)
+		case resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "":
+			refused = append(refused, i)
+		default:
+			t.Fatalf("invalidation %d: %d %q %s, want 200 or 503 with Retry-After", i, resp.StatusCode, resp.Header.Get("Retry-After"), body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !restarted || len(refused) == 0 {
+		t.Fatalf("the run did not exercise a failover (refused %d)", len(refused))
+	}
 	for _, in := range instances {
-		testharness.WaitFor(t, 10*time.Second, in.name+" recovered", func() bool {
-			_, st := doRequest(t, http.DefaultClient, "GET", "http://"+in.proc.AdminAddr+"/tag_cache/stats", nil, nil)
-			return strings.Contains(st, `"trusted":true`)
-		})
+		in.waitTrusted(t, 15*time.Second)
 	}
-	resp, body = a.revalidate(t, `{"tags":["nothing"]}`)
-	if resp.StatusCode != 200 {
-		t.Fatalf("revalidate after recovery: %d %s", resp.StatusCode, body)
+	master := sentinels.MasterAddr()
+	lost := 0
+	for _, i := range acked {
+		if v, err := testharness.Do(master, "GET", "it:default:h:"+path(i)); err != nil || v == "" {
+			lost++
+			t.Errorf("acknowledged invalidation of %s is not recorded at the new primary %s (%v)", path(i), master, err)
+		}
+		for _, in := range instances {
+			if cs, _ := in.fetch(t, path(i)); isHit(cs) {
+				lost++
+				t.Errorf("%s serves %s from its cache after its acknowledged invalidation: %q", in.name, path(i), cs)
+			}
+		}
 	}
-	b.fetch(t, "/after")
-	if cs, _ := b.fetch(t, "/after"); !isHit(cs) {
-		t.Fatalf("B does not cache again after recovery: %q", cs)
+	t.Logf("Sentinel failover through the webhook: %d invalidations, acknowledged %d, refused 503 %d, lost %d", n, len(acked), len(refused), lost)
+	if len(acked) < 300 {
+		t.Fatalf("only %d acknowledged", len(acked))
 	}
+}
+
+// waitTrusted waits until the instance's stats show a trusted backend.
+func (in *instance) waitTrusted(t *testing.T, limit time.Duration) {
+	t.Helper()
+	testharness.WaitFor(t, limit, in.name+" trusts its feed", func() bool {
+		_, st := doRequest(t, http.DefaultClient, "GET", "http://"+in.proc.AdminAddr+"/tag_cache/stats", nil, nil)
+		return strings.Contains(st, `"trusted":true`)
+	})
 }
 
 // TestDistributedRateLimit shares one rate-limit zone between two instances

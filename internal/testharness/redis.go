@@ -18,9 +18,13 @@ import (
 type Redis struct {
 	t    testing.TB
 	Port int
-	cmd  *exec.Cmd
-	logs bytes.Buffer
-	done chan struct{}
+	// dir is the server's working directory (replication and cluster files).
+	dir string
+	// extra are arguments beyond the defaults (replicaof, cluster mode).
+	extra []string
+	cmd   *exec.Cmd
+	logs  bytes.Buffer
+	done  chan struct{}
 }
 
 // StartRedis starts redis-server on a free loopback port with persistence
@@ -31,7 +35,12 @@ func StartRedis(t testing.TB) *Redis {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatal("redis-server is not installed (apt-get install -y redis-server; .ci/run does this)")
 	}
-	r := &Redis{t: t, Port: FreePort(t)}
+	return startRedis(t)
+}
+
+func startRedis(t testing.TB, extra ...string) *Redis {
+	t.Helper()
+	r := &Redis{t: t, Port: FreePort(t), dir: t.TempDir(), extra: extra}
 	r.start()
 	t.Cleanup(r.Kill)
 	return r
@@ -49,7 +58,8 @@ func (r *Redis) start() {
 	r.cmd = exec.Command("redis-server",
 		"--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--daemonize", "no",
-		"--protected-mode", "no")
+		"--protected-mode", "no", "--dir", r.dir)
+	r.cmd.Args = append(r.cmd.Args, r.extra...)
 	r.cmd.Stdout = &r.logs
 	r.cmd.Stderr = &r.logs
 	if err := r.cmd.Start(); err != nil {
@@ -98,10 +108,14 @@ func (r *Redis) Restart() {
 }
 
 // Do sends one command in RESP and returns a simple reply rendered as text:
-// the status or bulk string, the integer, or an error for "-ERR" replies. It
-// is enough for a test to inspect state without depending on a client library.
-func (r *Redis) Do(args ...string) (string, error) {
-	conn, err := net.DialTimeout("tcp", r.Addr(), time.Second)
+// the status or bulk string, the integer, or an error for "-ERR" replies; an
+// array is rendered as its elements, one a line. It is enough for a test to
+// inspect state without depending on a client library.
+func (r *Redis) Do(args ...string) (string, error) { return Do(r.Addr(), args...) }
+
+// Do sends one command to the Redis (or Sentinel) at addr; see Redis.Do.
+func Do(addr string, args ...string) (string, error) {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return "", err
 	}
@@ -115,7 +129,10 @@ func (r *Redis) Do(args ...string) (string, error) {
 	if _, err := conn.Write([]byte(b.String())); err != nil {
 		return "", err
 	}
-	br := bufio.NewReader(conn)
+	return readReply(bufio.NewReader(conn))
+}
+
+func readReply(br *bufio.Reader) (string, error) {
 	line, err := br.ReadString('\n')
 	if err != nil {
 		return "", err
@@ -139,6 +156,17 @@ func (r *Redis) Do(args ...string) (string, error) {
 			return "", err
 		}
 		return string(buf[:n]), nil
+	case '*':
+		n, _ := strconv.Atoi(line[1:])
+		elems := make([]string, 0, max(n, 0))
+		for range n {
+			e, err := readReply(br)
+			if err != nil {
+				return "", err
+			}
+			elems = append(elems, e)
+		}
+		return strings.Join(elems, "\n"), nil
 	}
 	return line, nil
 }
