@@ -15,13 +15,13 @@ import (
 // accepted. Keys are `<prefix><store>:replay:<digest>`; the caller hashes
 // the delivery id, so each key has a fixed size.
 type DeliveryMemory struct {
-	client *redis.Client
+	client redis.UniversalClient
 	prefix string
 }
 
 // NewDeliveryMemory returns a delivery memory on client whose keys start
 // with prefix (`<key_prefix><store>:` for a store's).
-func NewDeliveryMemory(client *redis.Client, prefix string) *DeliveryMemory {
+func NewDeliveryMemory(client redis.UniversalClient, prefix string) *DeliveryMemory {
 	return &DeliveryMemory{client: client, prefix: prefix + "replay:"}
 }
 
