@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,4 +222,59 @@ func TestRedisFeedGapExpiresOlderEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	testharness.WaitFor(t, 2*time.Second, "gap detected", func() bool { return b.Validity(e) == HardInvalidated })
+}
+
+// Issue 10.8 in Redis mode: a long tag (the uri: tag of a URL with a 15 kB
+// query) is recorded in Redis under a fixed-size key, still invalidates the
+// entries that carry it on another instance, and a shared second-level
+// entry for that URL is stored under a digest, not a 15 kB key.
+func TestRedisRecordsAndSharedKeysAreBounded(t *testing.T) {
+	redis := testharness.StartRedis(t)
+	cfg := func() *RedisConfig {
+		return &RedisConfig{URL: redis.URL(), SharedEntries: &SharedEntriesConfig{}}
+	}
+	writer, _ := newStoreOn(t, cfg())
+	reader, _ := newStoreOn(t, cfg())
+	long := "/item?" + strings.Repeat("q", 15000)
+	entry := testEntry(reader, long, URITag("http://example.com"+long))
+	if !reader.Put(entry) {
+		t.Fatal("entry not stored")
+	}
+	if _, err := writer.InvalidateTags(t.Context(), []string{URITag("http://example.com" + long)}, ModeExpire); err != nil {
+		t.Fatal(err)
+	}
+	testharness.WaitFor(t, 2*time.Second, "the hashed invalidation at the other instance", func() bool {
+		return reader.Validity(entry) == HardInvalidated
+	})
+	testharness.WaitFor(t, 2*time.Second, "the shared entry written", func() bool {
+		keys, _ := redis.Do("KEYS", "test:*")
+		return strings.Contains(keys, "#")
+	})
+	keys, err := redis.Do("KEYS", "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range strings.Fields(keys) {
+		if len(k) > 200 {
+			t.Errorf("a Redis key of %d bytes: %.80s...", len(k), k)
+		}
+	}
+	// The feed's entry of the invalidation carries the digest, not the URI.
+	feeds := 0
+	for _, k := range strings.Fields(keys) {
+		if !strings.HasSuffix(k, ":feed") {
+			continue
+		}
+		feeds++
+		stream, err := redis.Do("XRANGE", k, "-", "+")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(stream, "uri:#") || strings.Contains(stream, strings.Repeat("q", 100)) {
+			t.Errorf("feed entry of the long tag: %.200s", stream)
+		}
+	}
+	if feeds != 1 {
+		t.Fatalf("found %d feed streams in %q", feeds, keys)
+	}
 }

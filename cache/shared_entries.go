@@ -2,6 +2,8 @@ package cache
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -75,13 +77,13 @@ func (s *sharedEntries) writeLoop(ctx context.Context) {
 			pipe := s.client.Pipeline()
 			if len(e.VaryNames) > 0 {
 				marker, _ := json.Marshal(wireEntry{Marker: true, Entry: Entry{Key: e.PrimaryKey, PrimaryKey: e.PrimaryKey, VaryNames: e.VaryNames}})
-				pipe.Set(ctx, s.prefix+e.PrimaryKey, marker, ttl)
+				pipe.Set(ctx, s.redisKey(e.PrimaryKey), marker, ttl)
 			}
 			data, err := json.Marshal(wireEntry{Entry: *e})
 			if err != nil {
 				continue
 			}
-			pipe.Set(ctx, s.prefix+e.Key, data, ttl)
+			pipe.Set(ctx, s.redisKey(e.Key), data, ttl)
 			if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
 				s.logger.Debug("shared entry not written", zap.String("key", e.Key), zap.Error(err))
 			}
@@ -105,7 +107,7 @@ func (s *sharedEntries) get(ctx context.Context, r *http.Request) (*Entry, error
 }
 
 func (s *sharedEntries) read(ctx context.Context, key string) (*wireEntry, error) {
-	data, err := s.client.Get(ctx, s.prefix+key).Bytes()
+	data, err := s.client.Get(ctx, s.redisKey(key)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -116,5 +118,19 @@ func (s *sharedEntries) read(ctx context.Context, key string) (*wireEntry, error
 	if err := json.Unmarshal(data, &w); err != nil {
 		return nil, err
 	}
+	if w.Key != key {
+		return nil, nil // not the entry asked for (a digest collision)
+	}
 	return &w, nil
+}
+
+// redisKey is the Redis key of a cache key: the key itself when short,
+// else its SHA-256, so a request with a 15 kB query string makes no 15 kB
+// Redis key (the wire entry keeps the full key, checked on read).
+func (s *sharedEntries) redisKey(key string) string {
+	if len(key) <= MaxRecordKeyLength {
+		return s.prefix + key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return s.prefix + "#" + hex.EncodeToString(sum[:])
 }
