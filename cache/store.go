@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -165,7 +166,7 @@ func (s *Store) Put(e *Entry) bool {
 	}
 	if len(e.VaryNames) > 0 {
 		marker := &Entry{Key: e.PrimaryKey, PrimaryKey: e.PrimaryKey, VaryNames: e.VaryNames, varyMarker: true, ttl: e.ttl}
-		if old, ok := s.entries.GetIfPresent(e.PrimaryKey); ok && old.varyMarker && sameNames(old.VaryNames, e.VaryNames) {
+		if old, ok := s.entries.GetIfPresent(e.PrimaryKey); ok && old.varyMarker && slices.Equal(old.VaryNames, e.VaryNames) {
 			marker.ttl = max(marker.ttl, old.ttl)
 		}
 		s.entries.Set(e.PrimaryKey, marker)
@@ -325,16 +326,4 @@ func (s *Store) Close() { s.close() }
 func (s *Store) close() {
 	s.backend.Close()
 	s.entries.StopAllGoroutines()
-}
-
-func sameNames(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"net/http"
+	"slices"
 )
 
 // fillRecorder captures the response the rest of the route writes during a
@@ -55,27 +56,15 @@ func (r *fillRecorder) produced() http.Header {
 		switch {
 		case !ok:
 			out[k] = vs
-		case len(vs) > len(pre) && equalValues(vs[:len(pre)], pre):
+		case len(vs) > len(pre) && slices.Equal(vs[:len(pre)], pre):
 			out[k] = vs[len(pre):]
-		case equalValues(vs, pre):
+		case slices.Equal(vs, pre):
 			// Untouched since before the cache: not the entry's.
 		default:
 			out[k] = vs
 		}
 	}
 	return out
-}
-
-func equalValues(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func (r *fillRecorder) Header() http.Header { return r.header }
