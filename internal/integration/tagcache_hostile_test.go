@@ -118,6 +118,44 @@ func TestTagCacheBeforeGateNeverOpensIt(t *testing.T) {
 			t.Errorf("the warning lacks %s:\n%s", want, grepLines(logs, "tag_cache runs before"))
 		}
 	}
+
+	// The safe orders load without the warning: the gate first in one
+	// route, and a cache in one handle block with a gate in another.
+	port = testharness.FreePort(t)
+	safe := testharness.StartBinary(t, fmt.Sprintf(`:%d {
+	handle /app/* {
+		auth_proxy {
+			jwt {
+				secret {env.JWT_SECRET}
+			}
+		}
+		tag_cache
+		reverse_proxy %s
+	}
+	handle /public/* {
+		tag_cache
+		reverse_proxy %s
+	}
+	handle /api/* {
+		auth_proxy {
+			jwt {
+				secret {env.JWT_SECRET}
+			}
+		}
+		reverse_proxy %s
+	}
+}`, port, strings.TrimPrefix(origin.URL, "http://"), strings.TrimPrefix(origin.URL, "http://"), strings.TrimPrefix(origin.URL, "http://")), "JWT_SECRET="+authSecret)
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	send(t, client, "GET", base+"/app/dashboard", alice)
+	if r := send(t, client, "GET", base+"/app/dashboard", alice); !strings.Contains(r.header.Get("Cache-Status"), "; hit") {
+		t.Fatalf("gate before the cache: second request %q, want a hit", r.header.Get("Cache-Status"))
+	}
+	if r := send(t, client, "GET", base+"/app/dashboard"); r.status != http.StatusUnauthorized {
+		t.Fatalf("gate before the cache: anonymous visitor got %d", r.status)
+	}
+	if strings.Contains(safe.LogText(), "tag_cache runs before a gate") {
+		t.Fatalf("a safe config was warned about:\n%s", grepLines(safe.LogText(), "tag_cache runs before"))
+	}
 }
 
 // TestTagCacheHeaderDirectiveBeforeCache is issue 10.5 with Caddy's own
