@@ -1,9 +1,11 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -279,5 +281,58 @@ func TestTagCacheSurvivesOriginAbortDuringRefresh(t *testing.T) {
 	_, metrics := get(t, http.DefaultClient, c.AdminURL("/metrics"))
 	if !strings.Contains(metrics, `caddy_tag_cache_refresh_failures_total{store="default"}`) {
 		t.Fatalf("no refresh failure metric:\n%s", grepLines(metrics, "tag_cache"))
+	}
+}
+
+// TestTagCacheGenuineUpgradePassesThrough checks that a real protocol
+// upgrade (Connection: upgrade) still works through tag_cache and
+// reverse_proxy now that every bypass strips tag headers: the 101 arrives
+// without the origin's tags, and bytes flow both ways on the hijacked
+// connection.
+func TestTagCacheGenuineUpgradePassesThrough(t *testing.T) {
+	origin := startTestOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "echo" {
+			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\nCache-Tag: user-42\r\n\r\n")
+		brw.Flush()
+		line, err := brw.ReadString('\n')
+		if err == nil {
+			brw.WriteString("echo: " + line)
+			brw.Flush()
+		}
+	})
+	_, base := loadAuthConfig(t, `:{PORT} {
+	tag_cache
+	reverse_proxy `+strings.TrimPrefix(origin.URL, "http://")+`
+}`)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade answered %d", resp.StatusCode)
+	}
+	if resp.Header.Get("Cache-Tag") != "" {
+		t.Errorf("the 101 carried the origin's Cache-Tag")
+	}
+	fmt.Fprintf(conn, "hello\n")
+	line, err := br.ReadString('\n')
+	if err != nil || line != "echo: hello\n" {
+		t.Fatalf("after the upgrade: %q, %v", line, err)
 	}
 }
