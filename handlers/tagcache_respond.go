@@ -14,21 +14,25 @@ import (
 // request matches, and no body for HEAD.
 func (h *TagCache) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.Entry, now time.Time, cacheStatus string) error {
 	// Headers set by handlers that ran before tag_cache are this request's
-	// own and stay first; the stored values follow, as they would on a
-	// miss, where the later handlers add to them. (An entry holds only
-	// what the later handlers produced.)
+	// own and win over stored ones of the same name (an entry holds only
+	// what the later handlers produced). Vary is a list both add to, so
+	// the stored names follow this request's.
 	// The values are copied (into one backing array, so one allocation):
 	// handlers that run later, like `header` with a replace operation,
 	// may edit them in place, and the stored entry must stay untouched.
 	header := w.Header()
 	total := 1
-	for k, vs := range e.Header {
-		total += len(vs) + len(header[k])
+	for _, vs := range e.Header {
+		total += len(vs)
 	}
-	values := make([]string, 0, total)
+	values := make([]string, 0, total+len(header["Vary"]))
 	for k, vs := range e.Header {
+		own, set := header[k]
+		if set && k != "Vary" {
+			continue
+		}
 		start := len(values)
-		values = append(values, header[k]...)
+		values = append(values, own...)
 		values = append(values, vs...)
 		header[k] = values[start:len(values):len(values)]
 	}
