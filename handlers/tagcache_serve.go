@@ -305,12 +305,7 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 		return true
 	})
 	rec.prepare = func(status int, header http.Header) {
-		decision := h.policy.Judge(r, lr.standing, status, header, h.now())
-		if gate := h.gateAfterCache(r, lr); gate != "" {
-			// Produced behind a gate that runs after the cache: stored, it
-			// would be served to requests that never pass the gate.
-			decision = cache.Decision{Reason: "behind-gate"}
-		}
+		decision := h.judge(r, lr, status, header, h.now())
 		judged = &decision
 		if !decision.Storable || r.Method != http.MethodGet || contentLengthOver(header, h.MaxItemSize) {
 			// Nothing will be stored: stream without keeping a copy, so a
@@ -370,6 +365,16 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 	return stored, nil
 }
 
+// judge decides whether a response may be stored: RFC 9111 for the
+// request's standing, and never what a gate after the cache let through
+// (stored, it would be served to requests that never pass the gate).
+func (h *TagCache) judge(r *http.Request, lr lookupRequest, status int, header http.Header, at time.Time) cache.Decision {
+	if h.gateAfterCache(r, lr) != "" {
+		return cache.Decision{Reason: "behind-gate"}
+	}
+	return h.policy.Judge(r, lr.standing, status, header, at)
+}
+
 // contentLengthOver reports whether the response announces a body larger
 // than limit.
 func contentLengthOver(h http.Header, limit int64) bool {
@@ -418,10 +423,7 @@ func (h *TagCache) storeResponse(r *http.Request, lr lookupRequest, rec *fillRec
 	if judged != nil {
 		decision = *judged
 	} else {
-		decision = h.policy.Judge(r, lr.standing, rec.status, rec.snapshot, responseTime)
-		if h.gateAfterCache(r, lr) != "" {
-			decision = cache.Decision{Reason: "behind-gate"}
-		}
+		decision = h.judge(r, lr, rec.status, rec.snapshot, responseTime)
 	}
 	if !decision.Storable || rec.overflowed {
 		h.store.RecordUncacheable()
@@ -495,8 +497,9 @@ func (h *TagCache) newEntry(r *http.Request, standing cache.Standing, status int
 func (h *TagCache) refreshFrom304(r *http.Request, lr lookupRequest, stale *cache.Entry, seen, produced http.Header, clock uint64, requestTime, responseTime time.Time) *cache.Entry {
 	standing := max(lr.standing, stale.Standing)
 	full := merge304(stale.Header, seen)
-	d := h.policy.Judge(r, standing, stale.Status, full, responseTime)
-	if !d.Storable || h.gateAfterCache(r, lr) != "" {
+	lr.standing = standing
+	d := h.judge(r, lr, stale.Status, full, responseTime)
+	if !d.Storable {
 		return nil
 	}
 	entry, ok := h.newEntry(r, standing, stale.Status, full, merge304(stale.Header, produced), stale.Tags, stale.Body, d, clock, requestTime, responseTime)
