@@ -13,6 +13,7 @@ import (
 const (
 	cacheHandlerID       = "http.handlers.tag_cache"
 	authProxyHandlerID   = "http.handlers.auth_proxy"
+	authenticationID     = "http.handlers.authentication" // basic_auth
 	authenticatedMatchID = "http.matchers.authenticated"
 )
 
@@ -46,8 +47,11 @@ func (a *App) checkGateOrder() {
 	}
 }
 
-// GatesAfterCache lists, per server, the gates (auth_proxy handlers and
-// authenticated matchers) that run after a tag_cache handler. Within a
+// GatesAfterCache lists, per server, the gates (auth_proxy and Caddy's
+// authentication handler, which basic_auth configures, and authenticated
+// matchers) that run after a tag_cache handler. forward_auth is a
+// reverse_proxy and cannot be told apart; the README says to order it
+// first. Within a
 // route list the order of handlers flows forward and into subroutes, but
 // not back out of them: `handle` blocks are alternatives, so a cache inside
 // one says nothing of its siblings.
@@ -82,6 +86,10 @@ func walkRoutes(routes caddyhttp.RouteList, cacheBefore bool, report func(gate s
 			case authProxyHandlerID:
 				if cacheBefore {
 					report("auth_proxy")
+				}
+			case authenticationID:
+				if cacheBefore {
+					report("basic_auth")
 				}
 			}
 			if sub, ok := h.(*caddyhttp.Subroute); ok {

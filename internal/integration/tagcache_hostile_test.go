@@ -336,3 +336,37 @@ func TestTagCacheGenuineUpgradePassesThrough(t *testing.T) {
 		t.Fatalf("after the upgrade: %q, %v", line, err)
 	}
 }
+
+// TestTagCacheBeforeBasicAuthNeverOpensIt is the neighbour of issue 10.4
+// with Caddy's own gate: a site-level tag_cache and a handle block with
+// basic_auth. What basic_auth let through must not be served from the
+// cache to a visitor without credentials.
+func TestTagCacheBeforeBasicAuthNeverOpensIt(t *testing.T) {
+	origin := startTestOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		io.WriteString(w, "admin console")
+	})
+	_, base := loadAuthConfig(t, `:{PORT} {
+	tag_cache
+	handle /admin/* {
+		basic_auth {
+			admin $2a$14$HT9ymgMxuxyxuLIguVRnv.K60ccm2LZeRm0f53/3bOjAPVk17RUOK
+		}
+		reverse_proxy `+strings.TrimPrefix(origin.URL, "http://")+`
+	}
+}`)
+	client := testharness.NoRedirectClient()
+	req, _ := http.NewRequest("GET", base+"/admin/console", nil)
+	req.SetBasicAuth("admin", "open-sesame")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Status"), "behind-gate") {
+		t.Fatalf("admin: %d, Cache-Status %q, want 200 not stored (behind-gate)", resp.StatusCode, resp.Header.Get("Cache-Status"))
+	}
+	if r := send(t, client, "GET", base+"/admin/console"); r.status != http.StatusUnauthorized {
+		t.Fatalf("a visitor without credentials got %d %q", r.status, r.body)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
@@ -27,9 +28,19 @@ func Admit(r *http.Request, by string) {
 }
 
 // AdmittedBy returns the gate that admitted the request so far, or "".
+// Besides caddy-bff's own gates, any authentication that published
+// `{http.auth.user.id}` counts, as Caddy's `basic_auth` (the authentication
+// handler) and its providers do.
 func AdmittedBy(r *http.Request) string {
-	by, _ := caddyhttp.GetVar(r.Context(), admittedVar).(string)
-	return by
+	if by, _ := caddyhttp.GetVar(r.Context(), admittedVar).(string); by != "" {
+		return by
+	}
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		if id, set := repl.Get("http.auth.user.id"); set && id != nil && id != "" {
+			return "authentication"
+		}
+	}
+	return ""
 }
 
 // Credentials are the names of cookies and request headers that carry a
