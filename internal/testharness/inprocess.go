@@ -114,22 +114,45 @@ func postLoad(cfg, adapter string) error {
 		}
 		body = adapted
 	}
-	req, err := http.NewRequest(http.MethodPost, "http://"+AdminAddress+"/load", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	client := &http.Client{Timeout: 30 * time.Second}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
+	// A fresh connection for every load: a config load may restart the
+	// admin endpoint, and a kept-alive connection to the old one fails a
+	// POST with EOF or a reset (Go retries only idempotent requests). A
+	// network error before any answer is retried once: loading the same
+	// config twice is harmless.
+	var resp *http.Response
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequest(http.MethodPost, "http://"+AdminAddress+"/load", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err = adminClient.Do(req)
+		if err == nil {
+			break
+		}
+		if attempt == 1 {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	defer resp.Body.Close()
+	// The load replaced the admin endpoint (and maybe the sites): idle
+	// connections that tests' clients keep in the default transport point
+	// at closed servers, and a POST sent on one would fail.
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		t.CloseIdleConnections()
+	}
 	msg, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("POST /load: %d: %s", resp.StatusCode, msg)
 	}
 	return nil
+}
+
+// adminClient talks to the admin endpoint without keeping connections.
+var adminClient = &http.Client{
+	Timeout:   30 * time.Second,
+	Transport: &http.Transport{DisableKeepAlives: true},
 }
 
 // NoRedirectClient returns an HTTP client with a timeout that reports
