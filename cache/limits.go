@@ -28,7 +28,7 @@ func (e *InvalidRequestError) Error() string { return e.Msg }
 // says precisely what is wrong.
 func ValidateInvalidation(tags, paths []string, mode Mode) error {
 	if !mode.Valid() {
-		return &InvalidRequestError{Msg: fmt.Sprintf("mode must be %q or %q", ModeExpire, ModeStale)}
+		return &InvalidRequestError{Msg: "mode must be " + ModeNames}
 	}
 	if len(tags)+len(paths) == 0 {
 		return &InvalidRequestError{Msg: "at least one tag or path is required"}

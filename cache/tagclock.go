@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"encoding/json"
+	"fmt"
 	"hash/maphash"
 	"sort"
 	"sync"
@@ -22,6 +24,45 @@ const (
 
 // Valid reports whether m is a known mode.
 func (m Mode) Valid() bool { return m == ModeExpire || m == ModeStale }
+
+// ModeNames says which modes are understood, for error messages.
+const ModeNames = `"expire", "stale" or "max" (Next.js 16's name for stale)`
+
+// ParseMode reads a mode by name: "expire", "stale", or "max", the cache
+// profile Next.js 16 uses for a soft purge (revalidateTag(tag, 'max')),
+// which is stale. ok is false for any other name.
+func ParseMode(name string) (m Mode, ok bool) {
+	switch name {
+	case string(ModeExpire):
+		return ModeExpire, true
+	case string(ModeStale), "max":
+		return ModeStale, true
+	}
+	return Mode(name), false
+}
+
+// UnmarshalJSON reads a mode as a name (see ParseMode) or as Next.js's
+// profile object {"expire": 0} (revalidateTag(tag, {expire: 0})), which is
+// expire. An unknown name is kept as it is, so validation names it; an
+// object with another expire is refused: a delayed expiry has no mode here.
+func (m *Mode) UnmarshalJSON(b []byte) error {
+	var name string
+	if err := json.Unmarshal(b, &name); err == nil {
+		*m, _ = ParseMode(name)
+		return nil
+	}
+	var profile struct {
+		Expire *float64 `json:"expire"`
+	}
+	if err := json.Unmarshal(b, &profile); err != nil || profile.Expire == nil {
+		return fmt.Errorf("mode must be %s, or {\"expire\": 0}", ModeNames)
+	}
+	if *profile.Expire != 0 {
+		return fmt.Errorf("mode {\"expire\": %v}: only {\"expire\": 0} (expire now) is understood", *profile.Expire)
+	}
+	*m = ModeExpire
+	return nil
+}
 
 // Validity is what the tag clock says of an entry.
 type Validity int

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -95,5 +96,28 @@ func BenchmarkInvalidateTag(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Issue 12.4: Next.js 16 names a soft purge "max" (revalidateTag(tag,
+// 'max')) and a hard one {expire: 0} (revalidateTag(tag, {expire: 0})).
+func TestModeAcceptsNextJSNames(t *testing.T) {
+	for in, want := range map[string]Mode{`"expire"`: ModeExpire, `"stale"`: ModeStale, `"max"`: ModeStale, `{"expire": 0}`: ModeExpire} {
+		var m Mode
+		if err := json.Unmarshal([]byte(in), &m); err != nil || m != want {
+			t.Errorf("mode %s: %q, %v; want %q", in, m, err, want)
+		}
+	}
+	var m Mode
+	if err := json.Unmarshal([]byte(`"purge"`), &m); err != nil || m.Valid() {
+		t.Errorf(`mode "purge": %q valid %v, %v; want kept and invalid`, m, m.Valid(), err)
+	}
+	for _, in := range []string{`{"expire": 60}`, `{}`, `7`} {
+		if err := json.Unmarshal([]byte(in), &m); err == nil {
+			t.Errorf("mode %s accepted", in)
+		}
+	}
+	if got, ok := ParseMode("max"); !ok || got != ModeStale {
+		t.Errorf(`ParseMode("max") = %q, %v`, got, ok)
 	}
 }

@@ -222,7 +222,7 @@ func (h *RevalidateWebhook) Validate() error {
 		return errors.New("secret is required")
 	}
 	if h.Mode != "" && !h.Mode.Valid() {
-		return fmt.Errorf("mode must be %q or %q, got %q", cache.ModeExpire, cache.ModeStale, h.Mode)
+		return fmt.Errorf("mode must be %s, got %q", cache.ModeNames, h.Mode)
 	}
 	if h.MaxBodySize < 0 {
 		return fmt.Errorf("max_body_size must be positive, got %d", h.MaxBodySize)

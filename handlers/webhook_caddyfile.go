@@ -107,10 +107,11 @@ func (wh *RevalidateWebhook) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err != nil {
 				return err
 			}
-			if !cache.Mode(v).Valid() {
-				return d.Errf("mode must be expire or stale, not %q", v)
+			mode, ok := cache.ParseMode(v)
+			if !ok {
+				return d.Errf("mode must be expire, stale or max, not %q", v)
 			}
-			wh.Mode = cache.Mode(v)
+			wh.Mode = mode
 		case "allow_mode_override":
 			if err := noArg(); err != nil {
 				return err

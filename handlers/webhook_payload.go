@@ -42,7 +42,7 @@ func (ir *invalidationRequest) fromQuery(q url.Values) error {
 		if len(modes) > 1 {
 			return badRequestf("the mode query parameter is given more than once")
 		}
-		ir.mode = cache.Mode(modes[0])
+		ir.mode, _ = cache.ParseMode(modes[0]) // an unknown name is refused by name later
 	}
 	return nil
 }

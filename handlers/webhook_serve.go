@@ -224,7 +224,7 @@ func (h *RevalidateWebhook) record(r *http.Request, q url.Values, queryErr error
 	}
 	if ir.mode != "" {
 		if !ir.mode.Valid() {
-			return fail(http.StatusBadRequest, outcomeBadRequest, fmt.Sprintf("mode must be %q or %q", cache.ModeExpire, cache.ModeStale))
+			return fail(http.StatusBadRequest, outcomeBadRequest, "mode must be "+cache.ModeNames)
 		}
 		if ir.mode != h.Mode && !h.AllowModeOverride {
 			return fail(http.StatusBadRequest, outcomeBadRequest, fmt.Sprintf("this endpoint only invalidates in mode %q (allow_mode_override is off)", h.Mode))

@@ -269,7 +269,7 @@ func TestWebhookTagsAndPaths(t *testing.T) {
 		{"tag too long", "/r?" + tok + "&tag=" + strings.Repeat("t", cache.MaxTagLength+1), "", "at most 256"},
 		{"control character", "/r?" + tok + "&tag=a%01b", "", "control characters"},
 		{"relative path", "/r?" + tok + "&path=blog", "", "must start with /"},
-		{"bad mode", "/r?" + tok + "&tag=a&mode=purge", "", `mode must be "expire" or "stale"`},
+		{"bad mode", "/r?" + tok + "&tag=a&mode=purge", "", `mode must be "expire", "stale" or "max"`},
 		{"two modes", "/r?" + tok + "&tag=a&mode=stale&mode=expire", "", "more than once"},
 		{"malformed query", "/r?" + tok + "&tag=a&x=%zz", "", "malformed query"},
 		{"unknown field", "/r?" + tok, `{"tag":["a"]}`, `unknown field "tag"`},

@@ -1,0 +1,39 @@
+package integration
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestRevalidateAcceptsNextJSModes is issue 12.4: the admin API and the
+// webhook take Next.js 16's names for the two modes, "max" for stale
+// (revalidateTag(tag, 'max')) and {"expire": 0} for expire, and refuse a
+// delayed expiry with a precise 400.
+func TestRevalidateAcceptsNextJSModes(t *testing.T) {
+	c, base := loadAuthConfig(t, `:{PORT} {
+	revalidate_webhook /api/revalidate {
+		secret test-secret-0123456789
+		allow_mode_override
+	}
+	respond "ok"
+}`)
+	admin := c.AdminURL("/tag_cache/revalidate")
+	for body, want := range map[string]string{
+		`{"tags":["posts"],"mode":"max"}`:           `"mode":"stale"`,
+		`{"tags":["posts"],"mode":{"expire":0}}`:    `"mode":"expire"`,
+		`{"tags":["posts"],"mode":{"expire":3600}}`: `only {\"expire\": 0}`,
+	} {
+		resp, got := doRequest(t, http.DefaultClient, "POST", admin, []byte(body), http.Header{"Content-Type": {"application/json"}})
+		if !strings.Contains(got, want) {
+			t.Errorf("admin %s: %d %s, want %s", body, resp.StatusCode, got, want)
+		}
+		if strings.Contains(body, "3600") && resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("admin %s: %d, want 400", body, resp.StatusCode)
+		}
+	}
+	resp, got := doRequest(t, http.DefaultClient, "GET", base+"/api/revalidate?token=test-secret-0123456789&tag=posts&mode=max", nil, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(got, `"mode":"stale"`) {
+		t.Errorf("webhook mode=max: %d %s", resp.StatusCode, got)
+	}
+}
