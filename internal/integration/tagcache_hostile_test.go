@@ -237,8 +237,8 @@ func TestTagCacheHostileRequestsThroughCaddy(t *testing.T) {
 // reverse_proxy: the origin breaks off during the background refresh that
 // stale-while-revalidate starts, after its headers and part of the body
 // (reverse_proxy then panics with http.ErrAbortHandler in the refresh
-// goroutine) or before any byte (a 502). Caddy must keep serving, and the
-// failed refreshes are counted.
+// goroutine; with ?early it resets before any byte, a 502). Caddy must keep
+// serving, and the failed refresh is counted.
 func TestTagCacheSurvivesOriginAbortDuringRefresh(t *testing.T) {
 	var calls atomic.Int32
 	origin := startTestOrigin(t, func(w http.ResponseWriter, r *http.Request) {
