@@ -10,6 +10,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyevents"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+
+	"github.com/caddy-bff/caddy-bff/internal/contain"
 )
 
 // App is the `tag_cache` app: it owns the named stores (and the default one)
@@ -163,10 +165,10 @@ func (a *App) loadStore(ctx caddy.Context, name string, size int64) (*Store, err
 			rb := newRedisBackend(a.Redis, redisOpts, name, store.clock, time.Duration(a.MaxRetention), a.logger)
 			store.backend, store.redis = rb, rb
 			if rb.shared != nil {
-				go rb.shared.writeLoop(bg)
+				go contain.Loop(bg, a.logger, "shared entries writer", time.Second, rb.shared.writeLoop)
 			}
 		}
-		go store.maintain(bg)
+		go contain.Loop(bg, a.logger, "tag clock pruning", time.Minute, store.maintain)
 		return &pooledStore{store: store, cancel: cancel}, nil
 	})
 	if err != nil {

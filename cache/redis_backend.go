@@ -15,6 +15,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+
+	"github.com/caddy-bff/caddy-bff/internal/contain"
 )
 
 // redisBackend records invalidations in Redis and applies everyone's to the
@@ -168,7 +170,12 @@ func newRedisBackend(cfg *RedisConfig, opts *redis.UniversalOptions, store strin
 	b.resyncing.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
-	go b.followFeed(ctx)
+	go func() {
+		defer close(b.done)
+		// A panic on a malformed feed entry restarts the follower, which
+		// begins with a resync; until then entries turn Unverified.
+		contain.Loop(ctx, b.logger, "redis feed", time.Second, b.followFeed)
+	}()
 	return b
 }
 
@@ -369,7 +376,6 @@ func (b *redisBackend) setHealth(ok bool, err error) {
 // followFeed reads the invalidation stream until ctx ends, resynchronising
 // after every failure.
 func (b *redisBackend) followFeed(ctx context.Context) {
-	defer close(b.done)
 	backoff := 50 * time.Millisecond
 	block := min(time.Second, b.maxFeedLag/3)
 	needResync := true

@@ -13,6 +13,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"go.uber.org/zap"
+
+	"github.com/caddy-bff/caddy-bff/internal/contain"
 )
 
 // maxJWKSBytes bounds the key set body read from the network.
@@ -79,7 +81,7 @@ func (s *jwksSource) keysFor(ctx context.Context, alg, kid string) ([]any, error
 	if !fetchedAt.IsZero() && time.Since(fetchedAt) > s.maxAge && s.fetchMu.TryLock() {
 		go func() {
 			defer s.fetchMu.Unlock()
-			s.fetchLocked(s.ctx)
+			contain.Run(s.logger, "JWKS refresh", func() { s.fetchLocked(s.ctx) })
 		}()
 	}
 	found := match(keys, alg, kid)
