@@ -33,6 +33,12 @@ func registerCaddyfile() {
 	httpcaddyfile.RegisterHandlerDirective("revalidate_webhook", handlers.ParseRevalidateWebhookCaddyfile)
 	httpcaddyfile.RegisterDirectiveOrder("revalidate_webhook", httpcaddyfile.After, "request_header")
 
+	// nextjs_bridge is terminal too and never cached. Registered last, it
+	// goes directly behind request_header: request_header, nextjs_bridge,
+	// revalidate_webhook, tag_cache.
+	httpcaddyfile.RegisterHandlerDirective("nextjs_bridge", handlers.ParseNextjsBridgeCaddyfile)
+	httpcaddyfile.RegisterDirectiveOrder("nextjs_bridge", httpcaddyfile.After, "request_header")
+
 	httpcaddyfile.RegisterHandlerDirective("session_callback", handlers.ParseSessionCallback)
 	httpcaddyfile.RegisterHandlerDirective("session_logout", handlers.ParseSessionLogout)
 	// The session handlers answer their own path, like respond, but they are

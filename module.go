@@ -28,6 +28,7 @@ func registerModules() {
 	caddy.RegisterModule(handlers.TagCache{})
 	// The endpoint a CMS calls to invalidate tags and paths in the app.
 	caddy.RegisterModule(handlers.RevalidateWebhook{})
+	caddy.RegisterModule(handlers.NextjsBridge{})
 
 	// Session handlers, auth gating and Next.js-style matchers.
 	caddy.RegisterModule(handlers.SessionCallback{})

@@ -164,6 +164,7 @@ func (a *App) loadStore(ctx caddy.Context, name string, size int64) (*Store, err
 		if redisOpts != nil {
 			rb := newRedisBackend(a.Redis, redisOpts, name, store.clock, time.Duration(a.MaxRetention), a.logger)
 			store.backend, store.redis = rb, rb
+			store.pages = &redisPages{client: rb.client, prefix: rb.keys.prefix}
 			if rb.shared != nil {
 				go contain.Loop(bg, a.logger, "shared entries writer", time.Second, rb.shared.writeLoop)
 			}

@@ -29,6 +29,11 @@ type Store struct {
 	maxRetention time.Duration
 	keepStale    time.Duration
 
+	// pages indexes the tags of pages an app caches itself (pages.go);
+	// generated remembers when it generated them.
+	pages     pageIndex
+	generated generationTimes
+
 	flightsMu   sync.Mutex
 	flights     map[string]*Flight
 	flightBytes int
@@ -100,6 +105,15 @@ func NewStore(name string, cfg StoreConfig) (*Store, error) {
 		now:          time.Now,
 	}
 	s.backend = &memoryBackend{clock: s.clock}
+	s.pages = newMemoryPages(0, func(paths []string) {
+		// Forgotten by the index: expire them here, so no entry outlives
+		// the knowledge of its tags.
+		tags := make([]string, len(paths))
+		for i, p := range paths {
+			tags[i] = RecordKey(PathTag(p))
+		}
+		s.clock.Invalidate(tags, ModeExpire)
+	})
 	cache, err := otter.New(&otter.Options[string, *Entry]{
 		MaximumWeight: cfg.MaxSize,
 		Weigher:       func(_ string, e *Entry) uint32 { return e.Size() },
@@ -229,11 +243,17 @@ func (s *Store) Flush() int {
 // store's backend. It returns only once the invalidation is recorded where
 // every instance will see it; an error means it was not recorded.
 func (s *Store) Invalidate(ctx context.Context, tags, paths []string, mode Mode) (uint64, error) {
-	all := make([]string, 0, len(tags)+len(paths))
+	// Pages an app reported depending on these tags go too (pages.go).
+	expanded, err := s.expandTags(ctx, tags)
+	if err != nil {
+		return 0, err
+	}
+	all := make([]string, 0, len(tags)+len(paths)+len(expanded))
 	all = append(all, tags...)
 	for _, p := range paths {
 		all = append(all, PathTag(p))
 	}
+	all = append(all, expanded...)
 	return s.InvalidateTags(ctx, all, mode)
 }
 

@@ -100,6 +100,11 @@ type TagClock struct {
 
 	shards [clockShards]clockShard
 
+	// forgotten is the wall time (unix milliseconds) up to which the clock
+	// may have dropped records (pruned, shrunk, or a floor raised): what
+	// Times reports about earlier moments is incomplete.
+	forgotten atomic.Int64
+
 	// maxTags bounds the number of tag records kept; 0 means the default.
 	maxTags int
 	// maxBytes bounds what the records weigh, by recordCost.
@@ -116,8 +121,14 @@ type clockShard struct {
 
 type tagRecord struct {
 	hard, soft uint64
-	at         time.Time
+	// hardAt and softAt are the wall times (unix milliseconds) this
+	// instance applied the last hard and soft invalidation: what the
+	// Next.js bridge compares with its entries' lastModified.
+	hardAt, softAt int64
 }
+
+// at is when the record last changed, in unix milliseconds.
+func (r tagRecord) at() int64 { return max(r.hardAt, r.softAt) }
 
 // DefaultMaxTags bounds the tag records of a clock by default.
 const DefaultMaxTags = 1 << 20
@@ -179,7 +190,7 @@ func (c *TagClock) Apply(tags []string, mode Mode, v uint64) {
 			break
 		}
 	}
-	now := c.now()
+	now := c.now().UnixMilli()
 	for _, tag := range tags {
 		s := c.shard(tag)
 		s.mu.Lock()
@@ -190,10 +201,11 @@ func (c *TagClock) Apply(tags []string, mode Mode, v uint64) {
 		}
 		if mode == ModeStale {
 			rec.soft = max(rec.soft, v)
+			rec.softAt = now
 		} else {
 			rec.hard = max(rec.hard, v)
+			rec.hardAt = now
 		}
-		rec.at = now
 		s.records[tag] = rec
 		s.mu.Unlock()
 	}
@@ -206,6 +218,7 @@ func (c *TagClock) Apply(tags []string, mode Mode, v uint64) {
 // RaiseFloor makes every entry whose fetch started before v unusable. A
 // distributed backend uses it when it cannot know what it missed.
 func (c *TagClock) RaiseFloor(v uint64) {
+	c.forgetUntil(c.now().UnixMilli())
 	for {
 		cur := c.floor.Load()
 		if cur >= v || c.floor.CompareAndSwap(cur, v) {
@@ -259,6 +272,7 @@ func (c *TagClock) overBounds() bool {
 
 // forget drops a record; the caller holds the shard's lock.
 func (c *TagClock) forget(s *clockShard, tag string) {
+	c.forgetUntil(s.records[tag].at())
 	delete(s.records, tag)
 	c.count.Add(-1)
 	c.bytes.Add(-recordCost(tag))
@@ -268,13 +282,13 @@ func (c *TagClock) forget(s *clockShard, tag string) {
 // its fetch before them, because entries are never kept longer than horizon
 // after their fetch started.
 func (c *TagClock) Prune(horizon time.Duration) int {
-	cutoff := c.now().Add(-horizon)
+	cutoff := c.now().Add(-horizon).UnixMilli()
 	dropped := 0
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
 		for tag, rec := range s.records {
-			if rec.at.Before(cutoff) {
+			if rec.at() < cutoff {
 				c.forget(s, tag)
 				dropped++
 			}
@@ -314,6 +328,44 @@ func (c *TagClock) shrink() {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// forgetUntil raises the forgotten mark to ms.
+func (c *TagClock) forgetUntil(ms int64) {
+	for {
+		cur := c.forgotten.Load()
+		if cur >= ms || c.forgotten.CompareAndSwap(cur, ms) {
+			return
+		}
+	}
+}
+
+// TagTimes is what the clock knows of one tag in wall time, for clients
+// that keep their own entries (the Next.js bridge): when this instance
+// last applied a hard (Expired) and a soft (Stale) invalidation of it, in
+// unix milliseconds, 0 for never.
+type TagTimes struct {
+	Expired int64 `json:"expired,omitempty"`
+	Stale   int64 `json:"stale,omitempty"`
+}
+
+// Times returns the wall times of tags' last invalidations, keyed by tag
+// (tags never invalidated, or forgotten, are absent), and the forgotten
+// mark: an entry older than it may have missed an invalidation the clock
+// no longer holds. Tags are looked up under their record keys.
+func (c *TagClock) Times(tags []string) (map[string]TagTimes, int64) {
+	out := make(map[string]TagTimes)
+	for _, tag := range tags {
+		key := RecordKey(tag)
+		s := c.shard(key)
+		s.mu.RLock()
+		rec, ok := s.records[key]
+		s.mu.RUnlock()
+		if ok {
+			out[tag] = TagTimes{Expired: rec.hardAt, Stale: rec.softAt}
+		}
+	}
+	return out, c.forgotten.Load()
 }
 
 func (c *TagClock) shard(tag string) *clockShard {

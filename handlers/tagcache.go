@@ -67,6 +67,15 @@ type TagCache struct {
 	// with the same effect as CredentialCookies. Authorization is always
 	// one. Default: none more.
 	CredentialHeaders []string `json:"credential_headers,omitempty"`
+	// Nextjs applies the Next.js profile for an app served by `next start`
+	// (see tagcache_nextjs.go and docs/nextjs.md): answers Next marks
+	// `x-nextjs-cache: STALE` are never stored, the Age of its cached
+	// answers is derived from when it generated them, inherited
+	// stale-while-revalidate is bounded to one second, Draft Mode and
+	// Preview Mode requests bypass the cache, `_rsc` redirects are not
+	// stored, `/_next/image` variants share entries across Accept values,
+	// and pages carry the root layout's implicit tag.
+	Nextjs bool `json:"nextjs,omitempty"`
 
 	store    *cache.Store
 	policy   cache.Policy

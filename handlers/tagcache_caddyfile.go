@@ -26,6 +26,7 @@ import (
 //	    credential_cookie <name...>
 //	    credential_header <name...>
 //	    debug
+//	    nextjs
 //	}
 func ParseTagCacheCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	tc := new(TagCache)
@@ -141,6 +142,11 @@ func (tc *TagCache) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			} else {
 				tc.CredentialHeaders = append(tc.CredentialHeaders, names...)
 			}
+		case "nextjs":
+			if d.NextArg() {
+				return d.Errf("nextjs takes no arguments")
+			}
+			tc.Nextjs = true
 		case "debug":
 			if d.NextArg() {
 				return d.ArgErr()

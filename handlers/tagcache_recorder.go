@@ -22,6 +22,10 @@ type fillRecorder struct {
 	// adjust the client's headers just before they are sent.
 	decide  func(status int) bool
 	prepare func(status int, h http.Header)
+	// amend, when set, may change the response's headers before anything
+	// reads them: the entry, the storage decision and the client alike
+	// (the Next.js profile's Age).
+	amend func(status int, h http.Header)
 
 	status     int
 	wroteHead  bool
@@ -84,6 +88,9 @@ func (r *fillRecorder) WriteHeader(status int) {
 	}
 	r.wroteHead = true
 	r.status = status
+	if r.amend != nil {
+		r.amend(status, r.header)
+	}
 	r.snapshot = r.header.Clone()
 	r.streaming = r.client != nil && r.decide != nil && r.decide(status)
 	if r.streaming {

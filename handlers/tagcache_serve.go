@@ -29,6 +29,13 @@ func (h *TagCache) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 			// others get under the plain GET's key.
 			return h.bypass(w, r, next, "detail=request-body")
 		}
+		if h.Nextjs {
+			if nextjsDraftMode(r) {
+				// Editors see drafts; drafts are never stored.
+				return h.bypass(w, r, next, "detail=draft-mode")
+			}
+			nextjsNormalizeImageAccept(r)
+		}
 		return h.serveCacheable(w, r, next)
 	case isSafeMethod(r.Method):
 		return h.bypass(w, r, next, "")
@@ -304,6 +311,9 @@ func (h *TagCache) fill(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 		}
 		return true
 	})
+	if h.Nextjs {
+		rec.amend = func(_ int, header http.Header) { h.nextjsAge(r, header, h.now()) }
+	}
 	rec.prepare = func(status int, header http.Header) {
 		decision := h.judge(r, lr, status, header, h.now())
 		judged = &decision
@@ -372,7 +382,16 @@ func (h *TagCache) judge(r *http.Request, lr lookupRequest, status int, header h
 	if h.gateAfterCache(r, lr) != "" {
 		return cache.Decision{Reason: "behind-gate"}
 	}
-	return h.policy.Judge(r, lr.standing, status, header, at)
+	if h.Nextjs {
+		if reason := nextjsRefusal(r, status, header); reason != "" {
+			return cache.Decision{Reason: reason}
+		}
+	}
+	d := h.policy.Judge(r, lr.standing, status, header, at)
+	if h.Nextjs {
+		d.Reuse.StaleWhileRevalidate = min(d.Reuse.StaleWhileRevalidate, nextjsSWRBound)
+	}
+	return d
 }
 
 // contentLengthOver reports whether the response announces a body larger
@@ -451,6 +470,9 @@ func (h *TagCache) storeResponse(r *http.Request, lr lookupRequest, rec *fillRec
 // inherited tags (of the entry a 304 refreshed) are kept too.
 func (h *TagCache) newEntry(r *http.Request, standing cache.Standing, status int, header, stored http.Header, inherited []string, body []byte, d cache.Decision, clock uint64, requestTime, responseTime time.Time) (*cache.Entry, bool) {
 	primary := cache.PrimaryKey(r)
+	if h.Nextjs && !isNextjsAsset(r.URL.Path) {
+		inherited = append(inherited[:len(inherited):len(inherited)], cache.NextRootLayoutTag)
+	}
 	tags, ok, problem := h.tagsOf(header, r.URL.Path, primary, inherited...)
 	if !ok {
 		h.logger.Warn("response not stored: its tags overflow the bounds",

@@ -1,0 +1,3 @@
+export default function Home() {
+  return <p id="home">caddy-bff end-to-end app</p>
+}
