@@ -265,7 +265,7 @@ func TestNextJSAssetsAndRedirects(t *testing.T) {
 	image := "/_next/image?url=" + url.QueryEscape("/pic.png") + "&w=32&q=75"
 	accepts := []string{
 		"image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8", // Chrome
-		"image/avif,image/webp,*/*",                                       // Firefox
+		"image/avif,image/webp,*/*",                                        // Firefox
 		"image/avif,image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5",
 	}
 	for i, accept := range accepts {
