@@ -163,8 +163,7 @@ func (a *App) loadStore(ctx caddy.Context, name string, size int64) (*Store, err
 		bg, cancel := context.WithCancel(context.Background())
 		if redisOpts != nil {
 			rb := newRedisBackend(a.Redis, redisOpts, name, store.clock, time.Duration(a.MaxRetention), a.logger)
-			store.backend, store.redis = rb, rb
-			store.pages = &redisPages{client: rb.client, prefix: rb.keys.prefix}
+			store.attachRedis(rb)
 			if rb.shared != nil {
 				go contain.Loop(bg, a.logger, "shared entries writer", time.Second, rb.shared.writeLoop)
 			}

@@ -39,7 +39,7 @@ func newStoreOn(t *testing.T, cfg *RedisConfig) (*Store, *redisBackend) {
 		t.Fatal(err)
 	}
 	rb := newRedisBackend(cfg, opts, "default", s.clock, time.Hour, zap.NewNop())
-	s.backend, s.redis = rb, rb
+	s.attachRedis(rb)
 	t.Cleanup(s.close)
 	if rb.shared != nil {
 		ctx, cancel := context.WithCancel(context.Background())

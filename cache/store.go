@@ -128,6 +128,13 @@ func NewStore(name string, cfg StoreConfig) (*Store, error) {
 	return s, nil
 }
 
+// attachRedis makes rb the store's backend: invalidations, the page index
+// and the optional shared second level all go through Redis.
+func (s *Store) attachRedis(rb *redisBackend) {
+	s.backend, s.redis = rb, rb
+	s.pages = &redisPages{client: rb.client, prefix: rb.keys.prefix}
+}
+
 // Name returns the store's name ("" for the default store).
 func (s *Store) Name() string { return s.name }
 
