@@ -35,13 +35,13 @@ func NodeDir(t testing.TB) string {
 	for name, want := range pkg.Dependencies {
 		raw, err := os.ReadFile(filepath.Join(dir, "node_modules", name, "package.json"))
 		if err != nil {
-			t.Fatalf("npm package %s is not installed in .ci/node: run `npm ci --prefix .ci/node --omit=optional` (.ci/run does)", name)
+			t.Fatalf("npm package %s is not installed in .ci/node: run `npm ci --prefix .ci/node` (.ci/run does)", name)
 		}
 		var got struct {
 			Version string `json:"version"`
 		}
 		if err := json.Unmarshal(raw, &got); err != nil || got.Version != want {
-			t.Fatalf("npm package %s in .ci/node is %q, package.json pins %q: run `npm ci --prefix .ci/node --omit=optional`", name, got.Version, want)
+			t.Fatalf("npm package %s in .ci/node is %q, package.json pins %q: run `npm ci --prefix .ci/node`", name, got.Version, want)
 		}
 	}
 	return dir
