@@ -97,7 +97,7 @@ func TestNextJSRevalidationReachesEveryVariant(t *testing.T) {
 	events := []event{
 		{"cms-webhook", true, func() int64 {
 			v := data.publish()
-			status, body, _ := call(t, http.MethodPost, s.caddyURL+"/cms/revalidate", map[string]string{"Authorization": "Bearer " + cmsSecret, "Content-Type": "application/json"}, `{"tags":["posts"]}`)
+			status, body, _ := call(t, http.MethodPost, s.caddyURL+"/api/cms-revalidate", map[string]string{"Authorization": "Bearer " + cmsSecret, "Content-Type": "application/json"}, `{"tags":["posts"]}`)
 			if status != http.StatusOK {
 				t.Fatalf("webhook: %d %s", status, body)
 			}
@@ -297,7 +297,7 @@ func TestNextJSAssetsAndRedirects(t *testing.T) {
 		t.Fatal("no /_next/static chunk in the page")
 	}
 	call(t, http.MethodGet, s.caddyURL+chunk, nil, "")
-	if status, body, _ := call(t, http.MethodPost, s.caddyURL+"/cms/revalidate", map[string]string{"Authorization": "Bearer " + cmsSecret, "Content-Type": "application/json"}, `{"tags":["posts","_N_T_/layout"]}`); status != http.StatusOK {
+	if status, body, _ := call(t, http.MethodPost, s.caddyURL+"/api/cms-revalidate", map[string]string{"Authorization": "Bearer " + cmsSecret, "Content-Type": "application/json"}, `{"tags":["posts","_N_T_/layout"]}`); status != http.StatusOK {
 		t.Fatalf("webhook: %d %s", status, body)
 	}
 	_, _, h = call(t, http.MethodGet, s.caddyURL+chunk, nil, "")

@@ -78,49 +78,38 @@ type stack struct {
 	next      *testharness.NextServer
 }
 
-// stackCaddyfile is the README's Next.js setup (examples/nextjs.Caddyfile)
-// on test ports: the public site, and the bridge on a listener of its own.
-const stackCaddyfile = `{
-	tag_cache {
-		%s
-	}
-}
-http://:{CADDY_PORT} {
-	revalidate_webhook /cms/revalidate {
-		secret {env.CMS_SECRET}
-	}
-	tag_cache {
-		nextjs
-		debug
-	}
-	reverse_proxy 127.0.0.1:{NEXT_PORT}
-}
-http://127.0.0.1:{BRIDGE_PORT} {
-	nextjs_bridge /_caddy-bff/next/* {
-		secret {env.BRIDGE_SECRET}
-	}
-}
-`
-
 // startStack starts a Caddy and a Next.js app instance behind it. redisURL
 // empty means the embedded in-memory tag clock.
 func startStack(t testing.TB, app *testharness.NextApp, data *dataOrigin, redisURL string) *stack {
 	t.Helper()
 	caddyPort, nextPort, bridgePort := testharness.FreePort(t), testharness.FreePort(t), testharness.FreePort(t)
-	global := ""
+	// The documented setup itself (examples/nextjs.Caddyfile), on test
+	// ports, with Redis when asked.
+	raw, err := os.ReadFile(filepath.Join(testharness.ModuleRoot(t), "examples", "nextjs.Caddyfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	example := string(raw)
+	for _, want := range []string{":8080 {", "reverse_proxy 127.0.0.1:3000", "http://127.0.0.1:9080 {", "max_size 512MiB", "revalidate_webhook /api/cms-revalidate"} {
+		if !strings.Contains(example, want) {
+			t.Fatalf("examples/nextjs.Caddyfile no longer contains %q: update the test with it", want)
+		}
+	}
+	storage := "max_size 512MiB"
 	if redisURL != "" {
-		global = "redis " + redisURL
+		storage += "\n\t\tredis " + redisURL
 	}
 	cfg := strings.NewReplacer(
-		"{CADDY_PORT}", strconv.Itoa(caddyPort),
-		"{NEXT_PORT}", strconv.Itoa(nextPort),
-		"{BRIDGE_PORT}", strconv.Itoa(bridgePort),
-	).Replace(fmt.Sprintf(stackCaddyfile, global))
+		":8080 {", ":"+strconv.Itoa(caddyPort)+" {",
+		"reverse_proxy 127.0.0.1:3000", "reverse_proxy 127.0.0.1:"+strconv.Itoa(nextPort),
+		"http://127.0.0.1:9080 {", "http://127.0.0.1:"+strconv.Itoa(bridgePort)+" {",
+		"max_size 512MiB", storage,
+	).Replace(example)
 	s := &stack{
 		caddyURL:  "http://127.0.0.1:" + strconv.Itoa(caddyPort),
 		bridgeURL: "http://127.0.0.1:" + strconv.Itoa(bridgePort) + "/_caddy-bff/next",
 	}
-	s.caddy = testharness.StartBinary(t, cfg, "CMS_SECRET="+cmsSecret, "BRIDGE_SECRET="+bridgeSecret)
+	s.caddy = testharness.StartBinary(t, cfg, "CMS_SECRET="+cmsSecret, "CADDY_BFF_BRIDGE_SECRET="+bridgeSecret)
 	s.next = app.StartOn(t, nextPort,
 		"DATA_URL="+data.URL,
 		"REVALIDATE_SECRET="+revalidateSecret,
