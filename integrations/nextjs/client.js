@@ -98,7 +98,7 @@ function call(name, body) {
       },
     )
     req.on('timeout', () => req.destroy(new Error(`caddy-bff bridge ${name}: no answer within ${timeout} ms`)))
-    req.on('error', reject)
+    req.on('error', (err) => reject(new Error(`caddy-bff bridge ${name}: ${err.message}`)))
     req.end(payload)
   })
 }

@@ -129,6 +129,14 @@ func TestNextJSRevalidationReachesEveryVariant(t *testing.T) {
 			}
 			return v
 		}},
+		{"route-awaited-revalidateTag", true, func() int64 {
+			v := data.publish()
+			status, body, _ := call(t, http.MethodGet, s.caddyURL+"/api/revalidate-strict?secret="+revalidateSecret+"&tag=posts", nil, "")
+			if status != http.StatusOK {
+				t.Fatalf("strict revalidate route: %d %s", status, body)
+			}
+			return v
+		}},
 		{"route-revalidateTag-max", false, func() int64 {
 			v := data.publish()
 			status, body, _ := call(t, http.MethodGet, s.caddyURL+"/api/revalidate?secret="+revalidateSecret+"&tag=posts", nil, "")
@@ -315,4 +323,38 @@ func TestNextJSAssetsAndRedirects(t *testing.T) {
 			t.Errorf("the _rsc redirect was stored or served from the cache: Cache-Status %q", cs)
 		}
 	}
+}
+
+// TestNextJSBridgeDownFailsLoudly: with Caddy's bridge unreachable, a
+// route handler using caddy-bff's awaitable revalidateTag fails instead of
+// answering {"revalidated": true}; one written as the Next.js docs show
+// cannot (under next start Next runs its revalidations after the response,
+// docs/nextjs.md says so), but nothing is revalidated in Next either and
+// the failure is logged. Pages are still served, rendered rather than taken
+// from a cache whose tags nobody can vouch for.
+func TestNextJSBridgeDownFailsLoudly(t *testing.T) {
+	data := startDataOrigin(t)
+	app := testharness.BuildNextApp(t, data.URL)
+	closed := testharness.FreePort(t) // nothing listens here
+	next := app.Start(t,
+		"DATA_URL="+data.URL,
+		"REVALIDATE_SECRET="+revalidateSecret,
+		"CADDY_BFF_BRIDGE_URL=http://127.0.0.1:"+strconv.Itoa(closed)+"/_caddy-bff/next",
+		"CADDY_BFF_BRIDGE_SECRET="+bridgeSecret,
+	)
+	status, body, _ := call(t, http.MethodGet, next.URL+"/api/revalidate-strict?secret="+revalidateSecret+"&tag=posts", nil, "")
+	if status == http.StatusOK || strings.Contains(body, `"revalidated":true`) {
+		t.Errorf("with the bridge down, the strict route acknowledged a revalidation it could not record: %d %s", status, body)
+	}
+	status, body, _ = call(t, http.MethodGet, next.URL+"/api/revalidate?secret="+revalidateSecret+"&tag=posts&expire=0", nil, "")
+	t.Logf("the docs-style route with the bridge down: %d %s (Next revalidates after answering)", status, body)
+	html := variant{name: "html", method: http.MethodGet, carries: true}
+	v := data.publish()
+	a := fetch(t, next.URL, "/posts", html)
+	if a.status != http.StatusOK || a.version != strconv.FormatInt(v, 10) {
+		t.Fatalf("with the bridge down /posts answered %d version %q, want a fresh render of version %d", a.status, a.version, v)
+	}
+	testharness.WaitFor(t, 5*time.Second, "the failed revalidations logged", func() bool {
+		return strings.Count(next.Logs(), "caddy-bff bridge revalidate: connect ECONNREFUSED") >= 2
+	})
 }
