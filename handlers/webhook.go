@@ -86,6 +86,14 @@ type RevalidateWebhook struct {
 	// that carries nothing to invalidate (a GitHub push, say) with tags fixed
 	// in the webhook URL.
 	IgnoreBody bool `json:"ignore_body,omitempty"`
+	// Forward makes the webhook front the app's own revalidate route: once
+	// a call is authenticated and its tags, paths and mode are valid, it is
+	// passed to the next handler in the route (reverse_proxy to the app)
+	// with its method, URL and exact body, and the invalidation is recorded
+	// in the cache only after the app answered 2xx. The answer to the
+	// caller adds the app's status and body under "upstream"; the app's
+	// headers are never passed on.
+	Forward bool `json:"forward,omitempty"`
 
 	secretDigest [sha256.Size]byte
 	methods      MethodSet
@@ -261,3 +269,7 @@ var (
 	_ caddyhttp.MiddlewareHandler = (*RevalidateWebhook)(nil)
 	_ Invalidator                 = (*cache.App)(nil)
 )
+
+// webhookUpstreamBodyLimit bounds what is kept of the app's answer with
+// forward. (Stub: forward is not implemented yet.)
+const webhookUpstreamBodyLimit = 64 << 10
