@@ -565,3 +565,32 @@ func TestWebhookForwardBypassesTagCache(t *testing.T) {
 		t.Fatalf("a client request was not cached: %q", cs)
 	}
 }
+
+// ctxInvalidator fails as a context-aware backend does when the caller's
+// context is done.
+type ctxInvalidator struct{ recordingInvalidator }
+
+func (c *ctxInvalidator) Invalidate(ctx context.Context, inv cache.Invalidation) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.recordingInvalidator.Invalidate(ctx, inv)
+}
+
+// A caller that hangs up after the app revalidated does not leave Caddy's
+// half undone: the app's cache and Caddy's must not disagree.
+func TestWebhookForwardRecordsAfterCallerLeft(t *testing.T) {
+	inv := &ctxInvalidator{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	app := &fakeApp{answer: func(w http.ResponseWriter, r *http.Request) error {
+		_, err := io.WriteString(w, `{"revalidated":true}`)
+		cancel() // the caller is gone by the time the app answered
+		return err
+	}}
+	h, _ := newTestWebhook(t, &RevalidateWebhook{Forward: true}, inv)
+	serveNext(t, h, get("/r?token="+testSecret+"&tag=posts").WithContext(ctx), app)
+	if inv.count() != 1 {
+		t.Fatal("the app revalidated but the cache did not record it once the caller left")
+	}
+}

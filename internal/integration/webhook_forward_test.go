@@ -71,6 +71,16 @@ func newNextOrigin(t *testing.T, secret string) *nextOrigin {
 	return o
 }
 
+// waitRoute waits for a call of the revalidate route.
+func (o *nextOrigin) waitRoute(t *testing.T) {
+	t.Helper()
+	select {
+	case <-o.arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the app's revalidate route was never called")
+	}
+}
+
 func (o *nextOrigin) addr() string { return strings.TrimPrefix(o.srv.URL, "http://") }
 
 func (o *nextOrigin) set(status int, hold chan struct{}) {
@@ -134,11 +144,7 @@ func TestWebhookForwardExample(t *testing.T) {
 		origin.set(0, hold)
 		done := make(chan answer, 1)
 		go func() { done <- do(t, client, http.MethodGet, hook, "", nil) }()
-		select {
-		case <-origin.arrived:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the app's revalidate route was never called")
-		}
+		origin.waitRoute(t)
 		// The app is revalidating: Caddy has recorded nothing and still
 		// serves the cached page.
 		if cs, body := page(); !strings.HasPrefix(cs, "caddy-bff; hit") || body != cached {
@@ -177,7 +183,7 @@ func TestWebhookForwardExample(t *testing.T) {
 		origin.set(http.StatusInternalServerError, nil)
 		defer origin.set(0, nil)
 		a := do(t, client, http.MethodGet, hook, "", nil)
-		<-origin.arrived
+		origin.waitRoute(t)
 		m := wantJSON(t, a, http.StatusBadGateway, false)
 		if msg := fmt.Sprint(m["error"]); !strings.Contains(msg, "500") {
 			t.Errorf("error %q does not name the app's status", msg)
@@ -203,7 +209,7 @@ func TestWebhookForwardExample(t *testing.T) {
 	t.Run("POST body reaches the app", func(t *testing.T) {
 		body := `{"tags": ["posts"], "paths": ["/posts"]}`
 		m := wantJSON(t, do(t, client, http.MethodPost, hook, body, map[string]string{"Content-Type": "application/json"}), 200, true)
-		<-origin.arrived
+		origin.waitRoute(t)
 		if fmt.Sprint(m["paths"]) != "[/posts]" {
 			t.Errorf("body %v", m)
 		}
@@ -228,7 +234,7 @@ http://127.0.0.1:%d {
 		}
 		reverse_proxy 127.0.0.1:%d
 	}
-	handle {
+	handle /posts* {
 		tag_cache
 		reverse_proxy %s
 	}
@@ -272,7 +278,7 @@ http://127.0.0.1:%d {
 	routed := origin.routed.Load()
 	for range 2 {
 		wantJSON(t, do(t, c.Client, http.MethodGet, hook, "", nil), 200, true)
-		<-origin.arrived
+		origin.waitRoute(t)
 	}
 	if got := origin.routed.Load() - routed; got != 2 {
 		t.Fatalf("the app's route was called %d times for 2 calls: a forwarded call was answered from the cache", got)
