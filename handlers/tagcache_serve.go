@@ -22,6 +22,11 @@ func (h *TagCache) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 	switch {
 	case isUpgrade(r):
 		return h.bypass(w, r, next, "detail=upgrade")
+	case forwardedByWebhook(r):
+		// revalidate_webhook passing a CMS call on to the app's own
+		// revalidate route: a stored "revalidated" answer would stop the
+		// next call from reaching the app.
+		return h.bypass(w, r, next, "detail=revalidate-webhook")
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		if hasBody(r) {
 			// A body is no part of the cache key: storing the answer, or

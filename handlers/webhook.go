@@ -19,11 +19,17 @@ import (
 )
 
 // RevalidateWebhook is the `revalidate_webhook` HTTP handler: the endpoint a
-// CMS calls to invalidate tags and paths in the tag_cache app. It is a
-// terminal handler (it never calls the next handler) that serves GET and POST
-// like the Next.js route handler it replaces:
+// CMS calls to invalidate tags and paths in the tag_cache app. It serves GET
+// and POST like the Next.js route handler it replaces:
 //
 //	GET <path>?token=<secret>&tag=<tag>   -> 401 / 400 / 200 {"success":...}
+//
+// It is a terminal handler (it never calls the next handler) unless Forward
+// is set: it then fronts the app's own revalidate route, passing each
+// authenticated, valid call to the next handler in the route
+// (reverse_proxy to the app) and recording the invalidation only once the
+// app answered 2xx (502 otherwise, with nothing recorded), so that Caddy
+// never refetches the app's old page after its purge.
 //
 // Callers authenticate either with the shared secret as a token (query
 // parameter, `Authorization: Bearer` or a configured header) or, when a
@@ -86,6 +92,14 @@ type RevalidateWebhook struct {
 	// that carries nothing to invalidate (a GitHub push, say) with tags fixed
 	// in the webhook URL.
 	IgnoreBody bool `json:"ignore_body,omitempty"`
+	// Forward makes the webhook front the app's own revalidate route: once
+	// a call is authenticated and its tags, paths and mode are valid, it is
+	// passed to the next handler in the route (reverse_proxy to the app)
+	// with its method, URL and exact body, and the invalidation is recorded
+	// in the cache only after the app answered 2xx. The answer to the
+	// caller adds the app's status and body under "upstream"; the app's
+	// headers are never passed on.
+	Forward bool `json:"forward,omitempty"`
 
 	secretDigest [sha256.Size]byte
 	methods      MethodSet
@@ -233,6 +247,14 @@ func (h *RevalidateWebhook) Validate() error {
 	if h.IgnoreBody && (len(h.TagsFrom) > 0 || len(h.PathsFrom) > 0) {
 		return errors.New("ignore_body and tags_from/paths_from exclude each other")
 	}
+	// Forward needs nothing else of the config: it works with every way of
+	// authenticating and of reading tags. The one way it cannot work, no
+	// handler after this one in the route, is invisible here: Caddy builds
+	// a route's handler chain after provisioning its handlers and tells
+	// none of them what follows it. So it is caught on every call instead:
+	// a next handler that writes nothing (the end of Caddy's chain) is a
+	// 502 saying to put reverse_proxy after the webhook, never an empty
+	// 200 taken for the app's answer.
 	if h.Signature != nil {
 		if h.TokenHeader != "" {
 			return errors.New("token_header has no effect when a signature is configured; remove one of them")

@@ -37,6 +37,7 @@ import (
 //	    tags_from           <json path...>
 //	    paths_from          <json path...>
 //	    ignore_body
+//	    forward
 //	}
 func ParseRevalidateWebhookCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	wh := new(RevalidateWebhook)
@@ -158,6 +159,11 @@ func (wh *RevalidateWebhook) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			wh.IgnoreBody = true
+		case "forward":
+			if d.NextArg() {
+				return d.Err("forward takes no arguments: it passes the call to the next handler in the route (put reverse_proxy after revalidate_webhook)")
+			}
+			wh.Forward = true
 		default:
 			return d.Errf("unrecognized revalidate_webhook subdirective %q", d.Val())
 		}

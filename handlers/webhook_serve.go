@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,8 @@ const (
 	outcomeBadRequest   = "bad_request"
 	outcomeBodyTooLarge = "body_too_large"
 	outcomeNotRecorded  = "not_recorded"
+	// outcomeUpstreamFailed: forwarded, and the app did not answer 2xx.
+	outcomeUpstreamFailed = "upstream_failed"
 )
 
 const (
@@ -38,6 +41,10 @@ const (
 	// webhookUnavailableMsg is all a caller learns of a backend failure:
 	// the cause may name internal hosts and is only logged.
 	webhookUnavailableMsg = "the cache could not record the invalidation; retry later"
+	// webhookForwardedUnavailableMsg is the 503 of a forwarded call the app
+	// answered 2xx: retrying makes the app revalidate once more, which is
+	// harmless.
+	webhookForwardedUnavailableMsg = "the app revalidated, but the cache could not record the invalidation (Caddy still serves what it cached); retry later"
 )
 
 // webhookResult is what one call came to: the answer to write and what to
@@ -52,6 +59,8 @@ type webhookResult struct {
 	mode    cache.Mode
 	clock   uint64
 	cause   error // why the cache did not record it; logged, never sent
+	// upstream is the app's answer to a forwarded call.
+	upstream *upstreamReply
 }
 
 // webhookSuccess is the 200 body: the seed's {"success":true}, plus
@@ -63,10 +72,22 @@ type webhookSuccess struct {
 	Mode        cache.Mode `json:"mode"`
 	Tags        []string   `json:"tags"`
 	Paths       []string   `json:"paths"`
+	// Upstream is the app's answer when the call was forwarded.
+	Upstream *upstreamReply `json:"upstream,omitempty"`
 }
 
-// ServeHTTP answers one call. It never calls next: a webhook is terminal.
-func (h *RevalidateWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+// webhookProblem is an error body: jsonreply.Problem's shape, plus the
+// app's answer when the call was forwarded.
+type webhookProblem struct {
+	Success  bool           `json:"success"`
+	Error    string         `json:"error"`
+	Upstream *upstreamReply `json:"upstream,omitempty"`
+}
+
+// ServeHTTP answers one call. It calls next only with Forward, to pass a
+// valid call to the app; otherwise a webhook is terminal. Either way the
+// answer is the webhook's own.
+func (h *RevalidateWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	start := h.now()
 	// Set first so that every answer, including OPTIONS, 405 and errors
 	// that flow through handle_errors, carries it.
@@ -81,16 +102,16 @@ func (h *RevalidateWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request, _ 
 		}
 		err = merr
 	} else {
-		res = h.process(w, r)
+		res = h.process(w, r, next)
 		err = h.reply(w, r, res)
 	}
 	h.logCall(r, res, h.now().Sub(start))
 	return err
 }
 
-// process authenticates the call, gathers what it asks to invalidate and
-// records it.
-func (h *RevalidateWebhook) process(w http.ResponseWriter, r *http.Request) webhookResult {
+// process authenticates the call, gathers what it asks to invalidate,
+// forwards it to the app when Forward is set, and records it.
+func (h *RevalidateWebhook) process(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) webhookResult {
 	now := h.now()
 	res := webhookResult{mode: h.Mode}
 	fail := func(status int, outcome, format string, args ...any) webhookResult {
@@ -103,9 +124,11 @@ func (h *RevalidateWebhook) process(w http.ResponseWriter, r *http.Request) webh
 	q, queryErr := url.ParseQuery(r.URL.RawQuery)
 
 	var body []byte
+	var bodyRead bool
 	read := func() bool {
 		var err error
 		body, err = h.readBody(w, r)
+		bodyRead = true
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooLarge):
@@ -159,7 +182,14 @@ func (h *RevalidateWebhook) process(w http.ResponseWriter, r *http.Request) webh
 		}
 	}
 
-	res = h.record(r, q, queryErr, body, res)
+	// A bad request is refused here, before anything reaches the app.
+	res = h.gather(q, queryErr, body, res)
+	if res.status == 0 && h.Forward {
+		res = h.forward(r, body, bodyRead, next, res)
+	}
+	if res.status == 0 {
+		res = h.record(r, res)
+	}
 	if res.status != http.StatusOK && claimed != "" {
 		// Not acknowledged: let the sender's retry of this delivery through.
 		h.replay.release(r.Context(), claimed)
@@ -185,9 +215,10 @@ func (h *RevalidateWebhook) readBody(w http.ResponseWriter, r *http.Request) ([]
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBodySize))
 }
 
-// record gathers the tags, paths and mode of an authenticated call and has
-// the cache record them.
-func (h *RevalidateWebhook) record(r *http.Request, q url.Values, queryErr error, body []byte, res webhookResult) webhookResult {
+// gather collects and checks the tags, paths and mode of an authenticated
+// call into res. It leaves res.status 0 when they are valid, and sets a 400
+// otherwise.
+func (h *RevalidateWebhook) gather(q url.Values, queryErr error, body []byte, res webhookResult) webhookResult {
 	fail := func(status int, outcome, msg string) webhookResult {
 		res.status, res.outcome, res.msg = status, outcome, msg
 		return res
@@ -247,8 +278,23 @@ func (h *RevalidateWebhook) record(r *http.Request, q url.Values, queryErr error
 	if err := cache.ValidateInvalidation(res.tags, res.paths, res.mode); err != nil {
 		return fail(http.StatusBadRequest, outcomeBadRequest, err.Error())
 	}
+	return res
+}
 
-	clock, err := h.invalidator.Invalidate(r.Context(), cache.Invalidation{
+// record has the cache record what gather collected.
+func (h *RevalidateWebhook) record(r *http.Request, res webhookResult) webhookResult {
+	fail := func(status int, outcome, msg string) webhookResult {
+		res.status, res.outcome, res.msg = status, outcome, msg
+		return res
+	}
+	ctx := r.Context()
+	if res.upstream != nil {
+		// The app has revalidated: Caddy's half must follow even if the
+		// caller hung up meanwhile, or the two caches would disagree until
+		// the CMS retries.
+		ctx = context.WithoutCancel(ctx)
+	}
+	clock, err := h.invalidator.Invalidate(ctx, cache.Invalidation{
 		Store:  h.Store,
 		Tags:   res.tags,
 		Paths:  res.paths,
@@ -262,7 +308,11 @@ func (h *RevalidateWebhook) record(r *http.Request, q url.Values, queryErr error
 	case err != nil:
 		// The cause may name internal hosts: it is logged, not sent.
 		res.cause = err
-		return fail(http.StatusServiceUnavailable, outcomeNotRecorded, webhookUnavailableMsg)
+		msg := webhookUnavailableMsg
+		if res.upstream != nil {
+			msg = webhookForwardedUnavailableMsg
+		}
+		return fail(http.StatusServiceUnavailable, outcomeNotRecorded, msg)
 	}
 	res.status, res.outcome, res.clock = http.StatusOK, outcomeRevalidated, clock
 	return res
@@ -278,6 +328,7 @@ func (h *RevalidateWebhook) reply(w http.ResponseWriter, r *http.Request, res we
 			Mode:        res.mode,
 			Tags:        nonNilStrings(res.tags),
 			Paths:       nonNilStrings(res.paths),
+			Upstream:    res.upstream,
 		})
 	}
 	switch res.status {
@@ -288,7 +339,7 @@ func (h *RevalidateWebhook) reply(w http.ResponseWriter, r *http.Request, res we
 	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", webhookRetryAfter)
 	}
-	return jsonreply.Fail(w, r, res.status, jsonreply.Problem{Success: false, Error: res.msg})
+	return jsonreply.Fail(w, r, res.status, webhookProblem{Success: false, Error: res.msg, Upstream: res.upstream})
 }
 
 // logCall writes the one log line of a call: outcome and counts, never the
@@ -318,6 +369,9 @@ func (h *RevalidateWebhook) logCall(r *http.Request, res webhookResult, took tim
 	}
 	if res.clock != 0 {
 		fields = append(fields, zap.Uint64("clock", res.clock))
+	}
+	if res.upstream != nil {
+		fields = append(fields, zap.Int("upstream_status", res.upstream.Status))
 	}
 	if res.msg != "" {
 		fields = append(fields, zap.String("error", res.msg))
