@@ -17,7 +17,8 @@ import (
 
 const bridgeTestSecret = "bridge-secret-for-tests"
 
-// storeInvalidator records invalidations in a real store, or fails with err.
+// storeInvalidator records invalidations in a real store, as the tag_cache
+// app does in single-node mode, or fails with err.
 type storeInvalidator struct {
 	store *cache.Store
 	err   error

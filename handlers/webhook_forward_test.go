@@ -92,14 +92,6 @@ func upstreamOf(t *testing.T, rep reply) map[string]any {
 	return up
 }
 
-// storeInvalidator records invalidations in a real store, as the tag_cache
-// app does in single-node mode.
-type storeInvalidator struct{ store *cache.Store }
-
-func (s storeInvalidator) Invalidate(ctx context.Context, inv cache.Invalidation) (uint64, error) {
-	return s.store.Invalidate(ctx, inv.Tags, inv.Paths, inv.Mode)
-}
-
 // The app revalidates first, then the cache records: while the app's route
 // runs, the cached page is still served and the store has recorded
 // nothing; once the app answered 2xx, the invalidation is recorded and the
@@ -127,7 +119,7 @@ func TestWebhookForwardThenRecord(t *testing.T) {
 		sawHit = strings.HasPrefix(cs, "caddy-bff; hit")
 		sawUnrecorded = store.Stats().Invalidations == 0
 	}}
-	h, logs := newTestWebhook(t, &RevalidateWebhook{Forward: true}, storeInvalidator{store})
+	h, logs := newTestWebhook(t, &RevalidateWebhook{Forward: true}, &storeInvalidator{store: store})
 	rep := serveNext(t, h, get("/api/revalidate?token="+testSecret+"&tag=posts"), app)
 	wantStatus(t, rep, 200, true)
 	if app.count() != 1 {
