@@ -4,7 +4,11 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 
 	"github.com/caddy-bff/caddy-bff/cache"
-	"github.com/caddy-bff/caddy-bff/handlers"
+	"github.com/caddy-bff/caddy-bff/handlers/authproxy"
+	"github.com/caddy-bff/caddy-bff/handlers/nextjsbridge"
+	"github.com/caddy-bff/caddy-bff/handlers/session"
+	"github.com/caddy-bff/caddy-bff/handlers/tagcache"
+	"github.com/caddy-bff/caddy-bff/handlers/webhook"
 )
 
 func init() {
@@ -20,7 +24,7 @@ func registerCaddyfile() {
 	// set (basic_auth, forward_auth, request_header), and wraps encode,
 	// handle blocks and every terminal handler (respond, reverse_proxy,
 	// file_server), so it caches what they produce.
-	httpcaddyfile.RegisterHandlerDirective("tag_cache", handlers.ParseTagCacheCaddyfile)
+	httpcaddyfile.RegisterHandlerDirective("tag_cache", tagcache.ParseCaddyfile)
 	httpcaddyfile.RegisterDirectiveOrder("tag_cache", httpcaddyfile.After, "request_header")
 
 	// revalidate_webhook is terminal and must never be cached, so it runs
@@ -30,17 +34,17 @@ func registerCaddyfile() {
 	// inserts it directly behind request_header, that is just before
 	// tag_cache: request_header, revalidate_webhook, tag_cache. Keep this
 	// line below tag_cache's.
-	httpcaddyfile.RegisterHandlerDirective("revalidate_webhook", handlers.ParseRevalidateWebhookCaddyfile)
+	httpcaddyfile.RegisterHandlerDirective("revalidate_webhook", webhook.ParseCaddyfile)
 	httpcaddyfile.RegisterDirectiveOrder("revalidate_webhook", httpcaddyfile.After, "request_header")
 
 	// nextjs_bridge is terminal too and never cached. Registered last, it
 	// goes directly behind request_header: request_header, nextjs_bridge,
 	// revalidate_webhook, tag_cache.
-	httpcaddyfile.RegisterHandlerDirective("nextjs_bridge", handlers.ParseNextjsBridgeCaddyfile)
+	httpcaddyfile.RegisterHandlerDirective("nextjs_bridge", nextjsbridge.ParseCaddyfile)
 	httpcaddyfile.RegisterDirectiveOrder("nextjs_bridge", httpcaddyfile.After, "request_header")
 
-	httpcaddyfile.RegisterHandlerDirective("session_callback", handlers.ParseSessionCallback)
-	httpcaddyfile.RegisterHandlerDirective("session_logout", handlers.ParseSessionLogout)
+	httpcaddyfile.RegisterHandlerDirective("session_callback", session.ParseCallbackCaddyfile)
+	httpcaddyfile.RegisterHandlerDirective("session_logout", session.ParseLogoutCaddyfile)
 	// The session handlers answer their own path, like respond, but they are
 	// ordered before handle (after the request-shaping directives and
 	// forward_auth/basic_auth) so that a site's catch-all `handle { ... }`
@@ -51,7 +55,7 @@ func registerCaddyfile() {
 	httpcaddyfile.RegisterDirectiveOrder("session_callback", httpcaddyfile.Before, "handle")
 	httpcaddyfile.RegisterDirectiveOrder("session_logout", httpcaddyfile.Before, "handle")
 
-	httpcaddyfile.RegisterDirective("auth_proxy", handlers.ParseAuthProxyDirective)
+	httpcaddyfile.RegisterDirective("auth_proxy", authproxy.ParseCaddyfile)
 	// auth_proxy plays the part of a Next.js proxy.ts (middleware.ts), which
 	// runs after next.config's headers and redirects but before its rewrites
 	// and every route: so it goes after header, redir and method, and before

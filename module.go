@@ -12,7 +12,11 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-bff/caddy-bff/cache"
-	"github.com/caddy-bff/caddy-bff/handlers"
+	"github.com/caddy-bff/caddy-bff/handlers/authproxy"
+	"github.com/caddy-bff/caddy-bff/handlers/nextjsbridge"
+	"github.com/caddy-bff/caddy-bff/handlers/session"
+	"github.com/caddy-bff/caddy-bff/handlers/tagcache"
+	"github.com/caddy-bff/caddy-bff/handlers/webhook"
 	"github.com/caddy-bff/caddy-bff/matchers"
 )
 
@@ -25,15 +29,15 @@ func registerModules() {
 	// The tag cache: its app, its admin API routes and its HTTP handler.
 	caddy.RegisterModule(cache.App{})
 	caddy.RegisterModule(cache.AdminAPI{})
-	caddy.RegisterModule(handlers.TagCache{})
+	caddy.RegisterModule(tagcache.Handler{})
 	// The endpoint a CMS calls to invalidate tags and paths in the app.
-	caddy.RegisterModule(handlers.RevalidateWebhook{})
-	caddy.RegisterModule(handlers.NextjsBridge{})
+	caddy.RegisterModule(webhook.Handler{})
+	caddy.RegisterModule(nextjsbridge.Handler{})
 
 	// Session handlers, auth gating and Next.js-style matchers.
-	caddy.RegisterModule(handlers.SessionCallback{})
-	caddy.RegisterModule(handlers.SessionLogout{})
-	caddy.RegisterModule(handlers.AuthProxy{})
+	caddy.RegisterModule(session.Callback{})
+	caddy.RegisterModule(session.Logout{})
+	caddy.RegisterModule(authproxy.Handler{})
 	caddy.RegisterModule(matchers.MatchPathPattern{})
 	caddy.RegisterModule(matchers.MatchCookie{})
 	caddy.RegisterModule(matchers.MatchAuthenticated{})

@@ -6,6 +6,8 @@
 package secret
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"fmt"
 
 	"github.com/caddyserver/caddy/v2"
@@ -20,4 +22,21 @@ func Resolve(name, value string) (string, error) {
 		return "", fmt.Errorf("%s resolved to an empty value: the %s is empty once its placeholders are resolved (is the environment variable set?)", name, name)
 	}
 	return resolved, nil
+}
+
+// Digest is a secret kept only as its SHA-256 digest, for comparing tokens
+// callers present with it.
+type Digest [sha256.Size]byte
+
+// NewDigest returns the digest of a resolved secret.
+func NewDigest(resolved string) Digest { return sha256.Sum256([]byte(resolved)) }
+
+// Matches compares a presented token with the secret in constant time.
+// Both sides are hashed first: subtle.ConstantTimeCompare returns early on
+// a length mismatch, so comparing the raw strings would tell an attacker
+// the secret's length; digests are always 32 bytes, and how many leading
+// bytes of them match says nothing about the token.
+func (d *Digest) Matches(token string) bool {
+	got := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(got[:], d[:]) == 1
 }
