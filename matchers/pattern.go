@@ -3,6 +3,8 @@
 // (`authenticated`).
 package matchers
 
+//lint:file-ignore ST1005 pattern errors repeat path-to-regexp's messages, the wording Next.js users see for the same mistake
+
 import (
 	"fmt"
 	"regexp"

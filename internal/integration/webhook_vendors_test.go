@@ -41,7 +41,6 @@ type vendorJob struct {
 	status    int               // expected status
 	tags      []string          // expected tags of a 200
 	what      string            // what the step shows, for the report
-	signed    map[string]string // filled from the SDK's output
 }
 
 // TestWebhookVendorSDKs sends deliveries signed by each vendor's official
