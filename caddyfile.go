@@ -50,8 +50,8 @@ func registerCaddyfile() {
 	// forward_auth/basic_auth) so that a site's catch-all `handle { ... }`
 	// or reverse_proxy never shadows the callback path: they are always
 	// given a path matcher in practice, so running them early costs
-	// nothing elsewhere. rate_limit, which users order themselves (usually
-	// before basic_auth), still runs first.
+	// nothing elsewhere. rate_limit, which caddy-ratelimit orders before
+	// basic_auth, still runs first.
 	httpcaddyfile.RegisterDirectiveOrder("session_callback", httpcaddyfile.Before, "handle")
 	httpcaddyfile.RegisterDirectiveOrder("session_logout", httpcaddyfile.Before, "handle")
 
