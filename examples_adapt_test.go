@@ -25,9 +25,9 @@ func TestExamplesAdapt(t *testing.T) {
 	// The quick start's examples/Caddyfile, whose JSON form is
 	// examples/Caddyfile.json.
 	files = append(files, "examples/Caddyfile")
-	// Its ports come from the environment with defaults; adapt with the
-	// defaults the JSON form shows.
-	for _, name := range []string{"PORT", "UPSTREAM_PORT"} {
+	// Its ports and demo secret come from the environment with defaults;
+	// adapt with the defaults the JSON form shows.
+	for _, name := range []string{"PORT", "UPSTREAM_PORT", "REVALIDATE_SECRET"} {
 		t.Setenv(name, "")
 		os.Unsetenv(name)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -290,5 +291,18 @@ func qsWantJSON(t *testing.T, a qsAnswer, want map[string]any) {
 	t.Helper()
 	if got := qsJSON(t, a); !reflect.DeepEqual(got, want) {
 		t.Errorf("body %s, want %v", a.body, want)
+	}
+}
+
+// TestQuickstartIsTheREADMEs: the walkthrough TestQuickstart runs is the one
+// the README shows, line for line.
+func TestQuickstartIsTheREADMEs(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(testharness.ModuleRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := "```sh\n" + strings.TrimLeft(quickstartWalkthrough, "\n") + "```\n"
+	if !strings.Contains(string(readme), block) {
+		t.Fatalf("README.md's Quick start no longer shows the walkthrough quickstart_test.go runs; copy it from quickstartWalkthrough:\n%s", block)
 	}
 }
