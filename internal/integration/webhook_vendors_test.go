@@ -28,19 +28,19 @@ var (
 
 // vendorJob is one delivery for .ci/node/vendor-sign.mjs to sign.
 type vendorJob struct {
-	Vendor    string            `json:"vendor"`
-	Secret    string            `json:"secret"`
-	Body      string            `json:"body"`
-	Timestamp int64             `json:"timestamp"`
-	ID        string            `json:"id"`
-	Method    string            `json:"method"`
-	Path      string            `json:"path"`
-	Headers   map[string]any    `json:"headers,omitempty"`
-	send      string            // body sent, when it differs from the signed one
-	query     string            // query string added to the path when sent
-	status    int               // expected status
-	tags      []string          // expected tags of a 200
-	what      string            // what the step shows, for the report
+	Vendor    string         `json:"vendor"`
+	Secret    string         `json:"secret"`
+	Body      string         `json:"body"`
+	Timestamp int64          `json:"timestamp"`
+	ID        string         `json:"id"`
+	Method    string         `json:"method"`
+	Path      string         `json:"path"`
+	Headers   map[string]any `json:"headers,omitempty"`
+	send      string         // body sent, when it differs from the signed one
+	query     string         // query string added to the path when sent
+	status    int            // expected status
+	tags      []string       // expected tags of a 200
+	what      string         // what the step shows, for the report
 }
 
 // TestWebhookVendorSDKs sends deliveries signed by each vendor's official
