@@ -48,46 +48,65 @@ type counters struct {
 	refreshFailures                                               atomic.Uint64
 }
 
-// Stats is a snapshot of a store's state and counters.
+// Stats is a snapshot of a store's state and counters, as the admin API's
+// GET /tag_cache/stats reports it. Counters count since the store was made
+// (a config reload keeps them).
 type Stats struct {
-	Name            string `json:"name"`
-	Entries         int    `json:"entries"`
-	Bytes           uint64 `json:"bytes"`
-	MaxBytes        uint64 `json:"max_bytes"`
-	Hits            uint64 `json:"hits"`
-	Misses          uint64 `json:"misses"`
-	StaleServes     uint64 `json:"stale_serves"`
-	Revalidations   uint64 `json:"revalidations"`
-	Stores          uint64 `json:"stores"`
-	Uncacheable     uint64 `json:"uncacheable"`
-	Invalidations   uint64 `json:"invalidations"`
+	// Name is the store's name.
+	Name string `json:"name"`
+	// Entries is the number of entries held in memory.
+	Entries int `json:"entries"`
+	// Bytes is what the entries weigh for the budget, in bytes.
+	Bytes uint64 `json:"bytes"`
+	// MaxBytes is the budget, in bytes.
+	MaxBytes uint64 `json:"max_bytes"`
+	// Hits counts requests answered from the store while fresh.
+	Hits uint64 `json:"hits"`
+	// Misses counts requests that found no usable entry.
+	Misses uint64 `json:"misses"`
+	// StaleServes counts requests answered with a stale entry.
+	StaleServes uint64 `json:"stale_serves"`
+	// Revalidations counts conditional requests sent upstream.
+	Revalidations uint64 `json:"revalidations"`
+	// Stores counts responses stored.
+	Stores uint64 `json:"stores"`
+	// Uncacheable counts responses that could not be stored.
+	Uncacheable uint64 `json:"uncacheable"`
+	// Invalidations counts invalidations recorded.
+	Invalidations uint64 `json:"invalidations"`
+	// InvalidatedTags counts the tags and paths those invalidations named.
 	InvalidatedTags uint64 `json:"invalidated_tags"`
-	TagRecords      int    `json:"tag_records"`
+	// TagRecords is the number of records the tag clock holds.
+	TagRecords int `json:"tag_records"`
 	// TagRecordBytes is what the tag clock's records weigh, in bytes.
 	TagRecordBytes int64 `json:"tag_record_bytes"`
 	// RefreshFailures counts background refreshes that failed: the origin
 	// broke off, timed out or a handler panicked.
 	RefreshFailures uint64 `json:"refresh_failures"`
 	// Flights is the number of upstream fills in progress.
-	Flights int    `json:"flights"`
-	Clock   uint64 `json:"clock"`
+	Flights int `json:"flights"`
+	// Clock is the tag clock's current value.
+	Clock uint64 `json:"clock"`
 	// Backend describes the invalidation backend and its health.
 	Backend BackendStatus `json:"backend"`
 }
 
 // StoreConfig sizes a store.
 type StoreConfig struct {
-	// MaxSize is the byte budget of the store's entries.
+	// MaxSize is the byte budget of the store's entries. It is required.
 	MaxSize uint64
 	// MaxRetention caps how long any entry is kept after its fetch started;
-	// it is also how long tag records are remembered.
+	// it is also how long tag records are remembered. Default: 0, no cap
+	// (the tag_cache app always sets one).
 	MaxRetention time.Duration
-	// KeepStale is how long an entry with validators is kept after it goes
-	// stale, so it can be revalidated with a 304 instead of refetched.
+	// KeepStale is how long an entry is kept after it goes stale, so it can
+	// be revalidated with a 304 instead of refetched, or answer while the
+	// origin is unreachable. Default: 0, not kept beyond its own windows.
 	KeepStale time.Duration
-	// MaxTags bounds the tag clock's records.
+	// MaxTags bounds the tag clock's records. Default: DefaultMaxTags.
 	MaxTags int
-	// MaxTagBytes bounds what the tag clock's records weigh.
+	// MaxTagBytes bounds what the tag clock's records weigh. Default:
+	// DefaultMaxTagBytes.
 	MaxTagBytes int64
 }
 

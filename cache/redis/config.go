@@ -99,8 +99,8 @@ type SentinelConfig struct {
 	// MasterName is the name the sentinels monitor the primary under.
 	// Required; there is no default.
 	MasterName string `json:"master_name"`
-	// Addrs are the sentinels' host:port addresses; at least one is
-	// required. Placeholders are expanded.
+	// Addrs are the sentinels' host:port addresses. Placeholders are
+	// expanded. At least one is required; there is no default.
 	Addrs []string `json:"addrs"`
 	// Username authenticates to the sentinels (Redis ACL). The data nodes
 	// use the Config's Username and Password. Default: none.
@@ -115,8 +115,8 @@ type SentinelConfig struct {
 // Cluster.
 type ClusterConfig struct {
 	// Addrs are host:port addresses of seed nodes; the client discovers the
-	// rest of the cluster from them. At least one is required. Placeholders
-	// are expanded.
+	// rest of the cluster from them. Placeholders are expanded. At least one
+	// is required; there is no default.
 	Addrs []string `json:"addrs"`
 }
 

@@ -1,5 +1,8 @@
 package redis
 
+// keySpace is where a store's keys live in Redis (the layout is described
+// on backend): prefix is the store's own prefix, hash-tagged on a cluster,
+// which the tag records, the page index and the replay memory extend.
 type keySpace struct {
 	prefix, clock, epoch, feed, entries string
 }
