@@ -61,6 +61,7 @@ func newMemoryPages(maxBytes int64, evicted func([]string)) *memoryPages {
 	return &memoryPages{byTag: make(map[string]map[string]struct{}), maxBytes: maxBytes, evicted: evicted}
 }
 
+// Add implements PageIndex.
 func (m *memoryPages) Add(_ context.Context, path string, tags []string) error {
 	var dropped []string
 	m.mu.Lock()
@@ -93,6 +94,7 @@ func (m *memoryPages) Add(_ context.Context, path string, tags []string) error {
 	return nil
 }
 
+// Paths implements PageIndex.
 func (m *memoryPages) Paths(_ context.Context, tags []string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

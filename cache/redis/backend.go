@@ -26,6 +26,8 @@ import (
 //	<prefix><store>:s:<tag>         sequence of the tag's last soft invalidation (expires)
 //	<prefix><store>:feed            stream of invalidations, trimmed to ~feed_max_len
 //	<prefix><store>:e:<key>         shared second-level entries (optional)
+//	<prefix><store>:p:<tag>         paths of the pages indexed under the tag (pages.go)
+//	<prefix><store>:replay:<digest> webhook deliveries acknowledged (delivery.go)
 //
 // On a Redis Cluster the store name is a hash tag, <prefix>{<store>}:..., so
 // every key of the tag clock lives in one slot and the script that writes
@@ -139,9 +141,9 @@ func newBackend(cfg *Config, opts *redis.UniversalOptions, store string, clock *
 // errNotReplicated refuses an invalidation the replicas did not confirm.
 var errNotReplicated = errors.New("not confirmed by enough replicas in time")
 
-// Record implements cache.Backend: the invalidation is in Redis (and so reaches
-// every instance) when it returns without error; where the primary has
-// replicas, it is on min_replicas of them too, so a failover keeps it.
+// Record implements cache.Backend: the invalidation is in Redis (and so
+// reaches every instance) when it returns without error; where the primary
+// has replicas, it is on min_replicas of them too, so a failover keeps it.
 func (b *backend) Record(ctx context.Context, tags []string, mode cache.Mode) (uint64, error) {
 	letter := "h"
 	if mode == cache.ModeStale {
