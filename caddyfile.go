@@ -3,7 +3,7 @@ package caddybff
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 
-	"github.com/caddy-bff/caddy-bff/cache"
+	cacheapp "github.com/caddy-bff/caddy-bff/cache/app"
 	"github.com/caddy-bff/caddy-bff/handlers/authproxy"
 	"github.com/caddy-bff/caddy-bff/handlers/nextjsbridge"
 	"github.com/caddy-bff/caddy-bff/handlers/session"
@@ -18,7 +18,7 @@ func init() {
 // registerCaddyfile registers every Caddyfile directive, global option and
 // directive order of the project.
 func registerCaddyfile() {
-	httpcaddyfile.RegisterGlobalOption("tag_cache", cache.ParseGlobalOption)
+	httpcaddyfile.RegisterGlobalOption("tag_cache", cacheapp.ParseGlobalOption)
 
 	// tag_cache runs after the request is authenticated and its headers are
 	// set (basic_auth, forward_auth, request_header), and wraps encode,

@@ -11,7 +11,8 @@ package caddybff
 import (
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/caddy-bff/caddy-bff/cache"
+	cacheapp "github.com/caddy-bff/caddy-bff/cache/app"
+	cacheredis "github.com/caddy-bff/caddy-bff/cache/redis"
 	"github.com/caddy-bff/caddy-bff/handlers/authproxy"
 	"github.com/caddy-bff/caddy-bff/handlers/nextjsbridge"
 	"github.com/caddy-bff/caddy-bff/handlers/session"
@@ -26,9 +27,11 @@ func init() {
 
 // registerModules registers every Caddy module of the project.
 func registerModules() {
-	// The tag cache: its app, its admin API routes and its HTTP handler.
-	caddy.RegisterModule(cache.App{})
-	caddy.RegisterModule(cache.AdminAPI{})
+	// The tag cache: its app, its admin API routes, its distributed
+	// backends (guest modules of the app, loaded by ID) and its HTTP handler.
+	caddy.RegisterModule(cacheapp.App{})
+	caddy.RegisterModule(cacheapp.AdminAPI{})
+	caddy.RegisterModule(cacheredis.Config{})
 	caddy.RegisterModule(tagcache.Handler{})
 	// The endpoint a CMS calls to invalidate tags and paths in the app.
 	caddy.RegisterModule(webhook.Handler{})

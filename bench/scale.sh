@@ -13,5 +13,5 @@ command -v redis-server >/dev/null || { echo "redis-server is required (apt-get 
 report=${SCALE_REPORT:-$(mktemp)}
 # Fifty instances share one heap here; each real one has its own, so the
 # collector is given the room fifty heaps would have.
-GOGC=${GOGC:-400} CADDYBFF_SCALE_MODEL=1 SCALE_REPORT="$report" go test -count=1 -timeout 20m -run '^TestFeedScaleModel$' ./cache/ >/dev/null
+GOGC=${GOGC:-400} CADDYBFF_SCALE_MODEL=1 SCALE_REPORT="$report" go test -count=1 -timeout 20m -run '^TestFeedScaleModel$' ./cache/redis/ >/dev/null
 cat "$report"

@@ -1,11 +1,22 @@
 package cache
 
-import "context"
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+)
 
 // Backend records invalidations where every instance sharing the cache will
-// see them. The embedded default keeps them in the store's own tag clock; the
-// distributed backend records them in Redis first and applies the changes it
-// hears from its feed.
+// see them. The embedded default keeps them in the store's own tag clock; a
+// distributed backend (a module of the tag_cache app's backend namespace,
+// such as Redis) records them in its shared engine first and applies the
+// changes it hears from its feed.
+//
+// A backend may offer more than invalidations: a shared second level of
+// entries (SharedEntriesBackend), a page index every instance shares
+// (PageIndexBackend) and a replay memory for webhook deliveries
+// (DeliveryMemoryBackend). The store asks for each by type assertion.
 type Backend interface {
 	// Record records an invalidation of tags in mode and returns its clock
 	// value. It returns only once the invalidation is durable for every
@@ -22,7 +33,8 @@ type Backend interface {
 
 // BackendStatus describes an invalidation backend.
 type BackendStatus struct {
-	// Kind is "memory" or "redis".
+	// Kind is "memory" for the embedded default, else the name of the
+	// distributed backend ("redis").
 	Kind string `json:"kind"`
 	// Healthy is false when invalidations cannot be recorded or heard.
 	Healthy bool `json:"healthy"`
@@ -45,3 +57,16 @@ func (m *memoryBackend) Status() BackendStatus {
 	return BackendStatus{Kind: "memory", Healthy: true, Trusted: true}
 }
 func (m *memoryBackend) Close() {}
+
+// BackendProvider makes the Backend of each store. A distributed engine
+// implements it as a guest module of the tag_cache app (namespace
+// tag_cache.backends, such as tag_cache.backends.redis), which the app
+// loads by ID from its `backend` field and asks for one backend per store.
+type BackendProvider interface {
+	// NewBackend returns the backend of the named store. It records
+	// invalidations where every instance sees them and applies everyone's
+	// to clock, the store's tag clock; it keeps what it records for at
+	// least retention (the app's max_retention), and logs to logger. Its
+	// background work runs until its Close.
+	NewBackend(store string, clock *TagClock, retention time.Duration, logger *zap.Logger) (Backend, error)
+}

@@ -71,7 +71,7 @@ func normalizeFieldValue(values []string) string {
 }
 
 // MaxRecordKeyLength is the longest tag kept as it is in a tag record (in
-// memory and in Redis). Longer tags, such as the implicit uri: tag of a URL
+// memory and in a distributed backend alike). Longer tags, such as the implicit uri: tag of a URL
 // with a 15 kB query string, are recorded under a fixed-size digest, so a
 // record costs the same small size whatever the request that caused it.
 const MaxRecordKeyLength = 64

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Pages that an app renders and caches itself (Next.js) depend on tags the
@@ -39,20 +37,10 @@ const NextRootLayoutTag = NextImplicitTagPrefix + "/layout"
 // expires more than asked but never less.
 const MaxExpandedPaths = 4096
 
-// pageIndexTTL is how long Redis keeps a tag's page set after the last page
-// was indexed under it.
-const pageIndexTTL = 30 * 24 * time.Hour
-
 // defaultPageIndexBytes bounds the in-memory index.
 const defaultPageIndexBytes = 8 << 20
 
-// pageIndex maps tags to the paths of the pages that depend on them.
-type pageIndex interface {
-	add(ctx context.Context, path string, tags []string) error
-	paths(ctx context.Context, tags []string) ([]string, error)
-}
-
-// memoryPages is the embedded default: bounded in bytes. When full it drops
+// memoryPages is the embedded PageIndex: bounded in bytes. When full it drops
 // a tag's set and reports its paths, which the store then expires (the
 // index forgets only what it has made safe to forget).
 type memoryPages struct {
@@ -73,7 +61,8 @@ func newMemoryPages(maxBytes int64, evicted func([]string)) *memoryPages {
 	return &memoryPages{byTag: make(map[string]map[string]struct{}), maxBytes: maxBytes, evicted: evicted}
 }
 
-func (m *memoryPages) add(_ context.Context, path string, tags []string) error {
+// Add implements PageIndex.
+func (m *memoryPages) Add(_ context.Context, path string, tags []string) error {
 	var dropped []string
 	m.mu.Lock()
 	for _, tag := range tags {
@@ -105,7 +94,8 @@ func (m *memoryPages) add(_ context.Context, path string, tags []string) error {
 	return nil
 }
 
-func (m *memoryPages) paths(_ context.Context, tags []string) ([]string, error) {
+// Paths implements PageIndex.
+func (m *memoryPages) Paths(_ context.Context, tags []string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []string
@@ -113,44 +103,6 @@ func (m *memoryPages) paths(_ context.Context, tags []string) ([]string, error) 
 		for p := range m.byTag[RecordKey(tag)] {
 			out = append(out, p)
 		}
-	}
-	return out, nil
-}
-
-// redisPages keeps the index in Redis, shared by every instance: one set
-// of paths per tag, expiring pageIndexTTL after its last addition.
-type redisPages struct {
-	client redis.UniversalClient
-	prefix string // the store's key prefix (hash-tagged on a cluster)
-}
-
-func (r *redisPages) key(tag string) string { return r.prefix + "p:" + RecordKey(tag) }
-
-func (r *redisPages) add(ctx context.Context, path string, tags []string) error {
-	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, tag := range tags {
-			p.SAdd(ctx, r.key(tag), path)
-			p.Expire(ctx, r.key(tag), pageIndexTTL)
-		}
-		return nil
-	})
-	return err
-}
-
-func (r *redisPages) paths(ctx context.Context, tags []string) ([]string, error) {
-	cmds := make([]*redis.StringSliceCmd, len(tags))
-	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, tag := range tags {
-			cmds[i] = p.SMembers(ctx, r.key(tag))
-		}
-		return nil
-	})
-	if err != nil && err != redis.Nil {
-		return nil, err
-	}
-	var out []string
-	for _, c := range cmds {
-		out = append(out, c.Val()...)
 	}
 	return out, nil
 }
@@ -163,7 +115,7 @@ func (s *Store) expandTags(ctx context.Context, tags []string) ([]string, error)
 	if len(tags) == 0 {
 		return nil, nil
 	}
-	paths, err := s.pages.paths(ctx, tags)
+	paths, err := s.pages.Paths(ctx, tags)
 	if err != nil {
 		return nil, fmt.Errorf("reading the page index: %w", err)
 	}
@@ -220,7 +172,7 @@ type PageReport struct {
 // report lost a race with the invalidation), invalidates the page, through
 // the backend so every instance does.
 func (s *Store) LearnPage(ctx context.Context, rep PageReport) error {
-	if err := s.pages.add(ctx, rep.Path, rep.Tags); err != nil {
+	if err := s.pages.Add(ctx, rep.Path, rep.Tags); err != nil {
 		return fmt.Errorf("indexing page %s: %w", rep.Path, err)
 	}
 	s.generated.remember(rep.Path, rep.Generated)
@@ -299,3 +251,5 @@ func (s *Store) TagTimes(tags []string) (map[string]TagTimes, int64, bool) {
 	times, forgotten := s.clock.Times(tags)
 	return times, forgotten, s.backend.Trustworthy()
 }
+
+var _ PageIndex = (*memoryPages)(nil)

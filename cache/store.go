@@ -15,23 +15,23 @@ import (
 
 // Store is one named cache: entries in memory under a byte budget, the tag
 // clock that decides whether they are still valid, and the in-flight fills
-// that coalesce concurrent misses. Stores live in a caddy.UsagePool so a
-// config reload keeps them warm.
+// that coalesce concurrent misses. The tag_cache app keeps its stores in a
+// caddy.UsagePool so a config reload keeps them warm.
 type Store struct {
 	name    string
 	entries *otter.Cache[string, *Entry]
 	clock   *TagClock
 	backend Backend
-	// redis is the distributed backend when there is one; its shared
-	// second level, if configured, is consulted after local misses.
-	redis *redisBackend
+	// shared is the backend's shared second level, when it has one: it is
+	// consulted after local misses.
+	shared SharedEntries
 
 	maxRetention time.Duration
 	keepStale    time.Duration
 
 	// pages indexes the tags of pages an app caches itself (pages.go);
 	// generated remembers when it generated them.
-	pages     pageIndex
+	pages     PageIndex
 	generated generationTimes
 
 	flightsMu   sync.Mutex
@@ -48,46 +48,65 @@ type counters struct {
 	refreshFailures                                               atomic.Uint64
 }
 
-// Stats is a snapshot of a store's state and counters.
+// Stats is a snapshot of a store's state and counters, as the admin API's
+// GET /tag_cache/stats reports it. Counters count since the store was made
+// (a config reload keeps them).
 type Stats struct {
-	Name            string `json:"name"`
-	Entries         int    `json:"entries"`
-	Bytes           uint64 `json:"bytes"`
-	MaxBytes        uint64 `json:"max_bytes"`
-	Hits            uint64 `json:"hits"`
-	Misses          uint64 `json:"misses"`
-	StaleServes     uint64 `json:"stale_serves"`
-	Revalidations   uint64 `json:"revalidations"`
-	Stores          uint64 `json:"stores"`
-	Uncacheable     uint64 `json:"uncacheable"`
-	Invalidations   uint64 `json:"invalidations"`
+	// Name is the store's name.
+	Name string `json:"name"`
+	// Entries is the number of entries held in memory.
+	Entries int `json:"entries"`
+	// Bytes is what the entries weigh for the budget, in bytes.
+	Bytes uint64 `json:"bytes"`
+	// MaxBytes is the budget, in bytes.
+	MaxBytes uint64 `json:"max_bytes"`
+	// Hits counts requests answered from the store while fresh.
+	Hits uint64 `json:"hits"`
+	// Misses counts requests that found no usable entry.
+	Misses uint64 `json:"misses"`
+	// StaleServes counts requests answered with a stale entry.
+	StaleServes uint64 `json:"stale_serves"`
+	// Revalidations counts conditional requests sent upstream.
+	Revalidations uint64 `json:"revalidations"`
+	// Stores counts responses stored.
+	Stores uint64 `json:"stores"`
+	// Uncacheable counts responses that could not be stored.
+	Uncacheable uint64 `json:"uncacheable"`
+	// Invalidations counts invalidations recorded.
+	Invalidations uint64 `json:"invalidations"`
+	// InvalidatedTags counts the tags and paths those invalidations named.
 	InvalidatedTags uint64 `json:"invalidated_tags"`
-	TagRecords      int    `json:"tag_records"`
+	// TagRecords is the number of records the tag clock holds.
+	TagRecords int `json:"tag_records"`
 	// TagRecordBytes is what the tag clock's records weigh, in bytes.
 	TagRecordBytes int64 `json:"tag_record_bytes"`
 	// RefreshFailures counts background refreshes that failed: the origin
 	// broke off, timed out or a handler panicked.
 	RefreshFailures uint64 `json:"refresh_failures"`
 	// Flights is the number of upstream fills in progress.
-	Flights int    `json:"flights"`
-	Clock   uint64 `json:"clock"`
+	Flights int `json:"flights"`
+	// Clock is the tag clock's current value.
+	Clock uint64 `json:"clock"`
 	// Backend describes the invalidation backend and its health.
 	Backend BackendStatus `json:"backend"`
 }
 
 // StoreConfig sizes a store.
 type StoreConfig struct {
-	// MaxSize is the byte budget of the store's entries.
+	// MaxSize is the byte budget of the store's entries. It is required.
 	MaxSize uint64
 	// MaxRetention caps how long any entry is kept after its fetch started;
-	// it is also how long tag records are remembered.
+	// it is also how long tag records are remembered. Default: 0, no cap
+	// (the tag_cache app always sets one).
 	MaxRetention time.Duration
-	// KeepStale is how long an entry with validators is kept after it goes
-	// stale, so it can be revalidated with a 304 instead of refetched.
+	// KeepStale is how long an entry is kept after it goes stale, so it can
+	// be revalidated with a 304 instead of refetched, or answer while the
+	// origin is unreachable. Default: 0, not kept beyond its own windows.
 	KeepStale time.Duration
-	// MaxTags bounds the tag clock's records.
+	// MaxTags bounds the tag clock's records. Default: DefaultMaxTags.
 	MaxTags int
-	// MaxTagBytes bounds what the tag clock's records weigh.
+	// MaxTagBytes bounds what the tag clock's records weigh. Default:
+	// DefaultMaxTagBytes.
 	MaxTagBytes int64
 }
 
@@ -128,11 +147,32 @@ func NewStore(name string, cfg StoreConfig) (*Store, error) {
 	return s, nil
 }
 
-// attachRedis makes rb the store's backend: invalidations, the page index
-// and the optional shared second level all go through Redis.
-func (s *Store) attachRedis(rb *redisBackend) {
-	s.backend, s.redis = rb, rb
-	s.pages = &redisPages{client: rb.client, prefix: rb.keys.prefix}
+// UseBackend makes b the store's backend, in place of the embedded one that
+// records invalidations in the store's tag clock alone. Invalidations go
+// through b from then on; so do the page index and the shared second level
+// when b offers them (PageIndexBackend, SharedEntriesBackend). Call it
+// before the store is used; Close closes b.
+func (s *Store) UseBackend(b Backend) {
+	s.backend = b
+	if pb, ok := b.(PageIndexBackend); ok {
+		if index := pb.PageIndex(); index != nil {
+			s.pages = index
+		}
+	}
+	s.shared = nil
+	if sb, ok := b.(SharedEntriesBackend); ok {
+		s.shared = sb.SharedEntries()
+	}
+}
+
+// DeliveryMemory returns the backend's memory of webhook deliveries, shared
+// by every instance, or nil when the backend has none (the webhook then
+// remembers deliveries in its own memory).
+func (s *Store) DeliveryMemory() DeliveryMemory {
+	if db, ok := s.backend.(DeliveryMemoryBackend); ok {
+		return db.DeliveryMemory()
+	}
+	return nil
 }
 
 // Name returns the store's name ("" for the default store).
@@ -194,31 +234,32 @@ func (s *Store) Put(e *Entry) bool {
 	}
 	s.entries.Set(e.Key, e)
 	s.stats.stores.Add(1)
-	if s.redis != nil && s.redis.shared != nil && !e.fromShared {
-		s.redis.shared.offer(e)
+	if s.shared != nil && !e.fromShared {
+		s.shared.Offer(e, e.ttl)
 	}
 	return true
 }
 
 // SharesEntries reports whether the store has a shared second level.
-func (s *Store) SharesEntries() bool { return s.redis != nil && s.redis.shared != nil }
+func (s *Store) SharesEntries() bool { return s.shared != nil }
 
 // LookupShared looks r up in the shared second level after a local miss.
-// An entry found there is checked against the tag records in Redis and the
-// local clock, then kept locally. It returns nil when there is no second
-// level, nothing usable in it, or Redis does not answer in time.
+// An entry found there is checked against the local clock and the tag
+// records of the shared engine, then kept locally. It returns nil when there
+// is no second level, nothing usable in it, or the engine does not answer
+// in time.
 func (s *Store) LookupShared(ctx context.Context, r *http.Request) *Entry {
 	if !s.SharesEntries() || !s.backend.Trustworthy() {
 		return nil
 	}
-	e, err := s.redis.shared.get(ctx, r)
+	e, err := s.shared.Get(ctx, r)
 	if err != nil || e == nil {
 		return nil
 	}
 	if s.clock.Check(e.Clock, e.Tags) != Valid {
 		return nil
 	}
-	hard, soft, err := s.redis.tagState(ctx, e.Tags)
+	hard, soft, err := s.shared.TagState(ctx, e.Tags)
 	if err != nil || hard > e.Clock || soft > e.Clock {
 		return nil
 	}
@@ -270,7 +311,8 @@ func (s *Store) InvalidateTags(ctx context.Context, all []string, mode Mode) (ui
 	if len(all) == 0 {
 		return s.clock.Now(), nil
 	}
-	// Long tags are recorded under a digest, in memory and in Redis alike,
+	// Long tags are recorded under a digest, in memory and in a distributed
+	// backend alike,
 	// so a record's size does not depend on the request (design invariant 7).
 	v, err := s.backend.Record(ctx, recordKeys(all), mode)
 	if err != nil {
@@ -329,8 +371,9 @@ func (s *Store) Stats() Stats {
 // CleanUp runs pending eviction work now; tests call it before measuring.
 func (s *Store) CleanUp() { s.entries.CleanUp() }
 
-// maintain prunes the tag clock until ctx ends.
-func (s *Store) maintain(ctx context.Context) {
+// Maintain prunes the tag clock until ctx ends: records older than the
+// store's MaxRetention go, once a minute. Whoever keeps the store runs it.
+func (s *Store) Maintain(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
@@ -345,12 +388,10 @@ func (s *Store) maintain(ctx context.Context) {
 	}
 }
 
-// Close stops the background work of a store made with NewStore. Stores of
-// the tag_cache app are closed by its usage pool instead.
-func (s *Store) Close() { s.close() }
-
-// close stops the store's background work.
-func (s *Store) close() {
+// Close stops the store's background work and closes its backend. The
+// tag_cache app closes its stores from its usage pool, once no config uses
+// them.
+func (s *Store) Close() {
 	s.backend.Close()
 	s.entries.StopAllGoroutines()
 }

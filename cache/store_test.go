@@ -32,7 +32,7 @@ func TestStoreNeverExceedsMaxSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.close()
+	defer s.Close()
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := time.Now()
 	var offered uint64
@@ -70,7 +70,7 @@ func TestStoreVaryVariantsCoexist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.close()
+	defer s.Close()
 	now := time.Now()
 	put := func(lang, body string) {
 		r := httptest.NewRequest(http.MethodGet, "http://example.com/page", nil)

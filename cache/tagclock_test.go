@@ -86,7 +86,7 @@ func BenchmarkInvalidateTag(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer s.close()
+			defer s.Close()
 			fillStore(b, s, n, []string{"shared"})
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-bff/caddy-bff/cache"
+	cacheapp "github.com/caddy-bff/caddy-bff/cache/app"
 	"github.com/caddy-bff/caddy-bff/internal/jsonreply"
 	"github.com/caddy-bff/caddy-bff/internal/methods"
 	"github.com/caddy-bff/caddy-bff/internal/secret"
@@ -90,7 +91,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading tag_cache app: %v", err)
 	}
-	app, ok := appIface.(*cache.App)
+	app, ok := appIface.(*cacheapp.App)
 	if !ok {
 		return fmt.Errorf("tag_cache app is %T", appIface)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/caddy-bff/caddy-bff/cache"
+	cacheapp "github.com/caddy-bff/caddy-bff/cache/app"
 )
 
 // replayMemory remembers the deliveries a webhook acknowledged, so the same
@@ -43,7 +44,7 @@ type DeliveryMemory interface {
 // shared delivery memory of a store, or nil when the store is not
 // distributed.
 type DeliveryMemoryProvider interface {
-	DeliveryMemory(store string) (*cache.DeliveryMemory, error)
+	DeliveryMemory(store string) (cache.DeliveryMemory, error)
 }
 
 // replayGuard is the local replay memory: an otter cache bounded in
@@ -139,8 +140,8 @@ func replayKey(id string) string {
 }
 
 var (
-	_ DeliveryMemoryProvider = (*cache.App)(nil)
-	_ DeliveryMemory         = (*cache.DeliveryMemory)(nil)
+	_ DeliveryMemoryProvider = (*cacheapp.App)(nil)
+	_ DeliveryMemory         = cache.DeliveryMemory(nil)
 	_ caddy.Destructor       = (*replayGuard)(nil)
 	_ replayMemory           = (*replayGuard)(nil)
 	_ replayMemory           = (*sharedReplay)(nil)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/caddy-bff/caddy-bff/cache"
+	cacheredis "github.com/caddy-bff/caddy-bff/cache/redis"
 	"github.com/caddy-bff/caddy-bff/internal/testharness"
 )
 
@@ -27,7 +27,7 @@ func TestWebhookReplayMemorySharedInRedis(t *testing.T) {
 		t.Cleanup(func() { _ = client.Close() })
 		inv := &recordingInvalidator{}
 		wh := &Handler{Secret: secret, Signature: &WebhookSignature{Preset: PresetGitHub}, TagsFrom: []string{"tags"}}
-		wh.shared = cache.NewDeliveryMemory(client, "it:default:")
+		wh.shared = cacheredis.NewDeliveryMemory(client, "it:default:")
 		h, _ := newTestWebhook(t, wh, inv)
 		return h, inv
 	}
@@ -61,7 +61,7 @@ func TestWebhookReplayMemorySharedInRedis(t *testing.T) {
 	wh := &Handler{Secret: secret, Signature: &WebhookSignature{Preset: PresetGitHub}}
 	client := redis.NewClient(&redis.Options{Addr: rs.Addr()})
 	t.Cleanup(func() { _ = client.Close() })
-	wh.shared = cache.NewDeliveryMemory(client, "it:default:")
+	wh.shared = cacheredis.NewDeliveryMemory(client, "it:default:")
 	c, _ := newTestWebhook(t, wh, &recordingInvalidator{})
 	for i := 0; i < 2; i++ {
 		wantError(t, serve(t, c, signedPost("/hook", bad, badHeaders)), http.StatusBadRequest, "no cache entry can carry it")

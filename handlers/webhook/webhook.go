@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-bff/caddy-bff/cache"
+	cacheapp "github.com/caddy-bff/caddy-bff/cache/app"
 
 	"github.com/caddy-bff/caddy-bff/internal/methods"
 	"github.com/caddy-bff/caddy-bff/internal/secret"
@@ -291,5 +292,5 @@ var (
 	_ caddy.Validator             = (*Handler)(nil)
 	_ caddy.CleanerUpper          = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
-	_ Invalidator                 = (*cache.App)(nil)
+	_ Invalidator                 = (*cacheapp.App)(nil)
 )

@@ -1,4 +1,4 @@
-package cache
+package redis
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+
+	"github.com/caddy-bff/caddy-bff/cache"
 )
 
 // sharedEntries is the optional second level of distributed mode: entries
@@ -22,26 +24,35 @@ type sharedEntries struct {
 	maxSize int64
 	ttl     time.Duration
 	logger  *zap.Logger
-	queue   chan *Entry
+	queue   chan offered
+	// tagState reads the tag records of the backend the level belongs to.
+	tagState func(ctx context.Context, tags []string) (hard, soft uint64, err error)
+}
+
+// offered is an entry queued for writing, with how long the store keeps it.
+type offered struct {
+	entry *cache.Entry
+	ttl   time.Duration
 }
 
 // wireEntry is an entry as stored in Redis: its exported fields, plus
 // whether it is the Vary marker of its primary key.
 type wireEntry struct {
 	Marker bool `json:"marker,omitempty"`
-	Entry
+	cache.Entry
 }
 
-func newSharedEntries(client redis.UniversalClient, prefix string, cfg *SharedEntriesConfig, logger *zap.Logger) *sharedEntries {
+func newSharedEntries(b *backend, cfg *SharedEntriesConfig) *sharedEntries {
 	s := &sharedEntries{
-		client:  client,
-		prefix:  prefix,
-		maxSize: cfg.MaxItemSize,
-		ttl:     time.Duration(cfg.TTL),
-		logger:  logger,
+		client:   b.client,
+		prefix:   b.keys.entries,
+		maxSize:  cfg.MaxItemSize,
+		ttl:      time.Duration(cfg.TTL),
+		logger:   b.logger,
+		tagState: b.tagState,
 		// Writes are queued and dropped when Redis cannot keep up: the
 		// second level is an optimisation and must never slow a response.
-		queue: make(chan *Entry, 256),
+		queue: make(chan offered, 256),
 	}
 	if s.maxSize <= 0 {
 		s.maxSize = DefaultSharedItemSize
@@ -52,13 +63,14 @@ func newSharedEntries(client redis.UniversalClient, prefix string, cfg *SharedEn
 	return s
 }
 
-// offer queues e for writing, unless it is too big or the queue is full.
-func (s *sharedEntries) offer(e *Entry) {
+// Offer implements cache.SharedEntries: it queues e for writing, unless it
+// is too big or the queue is full.
+func (s *sharedEntries) Offer(e *cache.Entry, ttl time.Duration) {
 	if int64(len(e.Body)) > s.maxSize {
 		return
 	}
 	select {
-	case s.queue <- e:
+	case s.queue <- offered{entry: e, ttl: ttl}:
 	default:
 	}
 }
@@ -69,14 +81,15 @@ func (s *sharedEntries) writeLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case e := <-s.queue:
-			ttl := min(s.ttl, e.ttl)
+		case o := <-s.queue:
+			e := o.entry
+			ttl := min(s.ttl, o.ttl)
 			if ttl <= 0 {
 				continue
 			}
 			pipe := s.client.Pipeline()
 			if len(e.VaryNames) > 0 {
-				marker, _ := json.Marshal(wireEntry{Marker: true, Entry: Entry{Key: e.PrimaryKey, PrimaryKey: e.PrimaryKey, VaryNames: e.VaryNames}})
+				marker, _ := json.Marshal(wireEntry{Marker: true, Entry: cache.Entry{Key: e.PrimaryKey, PrimaryKey: e.PrimaryKey, VaryNames: e.VaryNames}})
 				pipe.Set(ctx, s.redisKey(e.PrimaryKey), marker, ttl)
 			}
 			data, err := json.Marshal(wireEntry{Entry: *e})
@@ -91,19 +104,25 @@ func (s *sharedEntries) writeLoop(ctx context.Context) {
 	}
 }
 
-// get returns the shared entry for r, or nil.
-func (s *sharedEntries) get(ctx context.Context, r *http.Request) (*Entry, error) {
-	primary := PrimaryKey(r)
+// Get implements cache.SharedEntries: it returns the shared entry for r, or
+// nil.
+func (s *sharedEntries) Get(ctx context.Context, r *http.Request) (*cache.Entry, error) {
+	primary := cache.PrimaryKey(r)
 	w, err := s.read(ctx, primary)
 	if err != nil || w == nil {
 		return nil, err
 	}
 	if w.Marker {
-		if w, err = s.read(ctx, VariantKey(primary, w.VaryNames, r)); err != nil || w == nil {
+		if w, err = s.read(ctx, cache.VariantKey(primary, w.VaryNames, r)); err != nil || w == nil {
 			return nil, err
 		}
 	}
 	return &w.Entry, nil
+}
+
+// TagState implements cache.SharedEntries with the tag records in Redis.
+func (s *sharedEntries) TagState(ctx context.Context, tags []string) (hard, soft uint64, err error) {
+	return s.tagState(ctx, tags)
 }
 
 func (s *sharedEntries) read(ctx context.Context, key string) (*wireEntry, error) {
@@ -128,9 +147,11 @@ func (s *sharedEntries) read(ctx context.Context, key string) (*wireEntry, error
 // else its SHA-256, so a request with a 15 kB query string makes no 15 kB
 // Redis key (the wire entry keeps the full key, checked on read).
 func (s *sharedEntries) redisKey(key string) string {
-	if len(key) <= MaxRecordKeyLength {
+	if len(key) <= cache.MaxRecordKeyLength {
 		return s.prefix + key
 	}
 	sum := sha256.Sum256([]byte(key))
 	return s.prefix + "#" + hex.EncodeToString(sum[:])
 }
+
+var _ cache.SharedEntries = (*sharedEntries)(nil)

@@ -1,4 +1,4 @@
-package cache
+package redis
 
 import (
 	"context"
@@ -18,11 +18,12 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/caddy-bff/caddy-bff/cache"
 	"github.com/caddy-bff/caddy-bff/internal/testharness"
 )
 
 // TestFeedScaleModel is the scale model of distributed mode: many
-// instances, each a real redisBackend following the feed with XREAD BLOCK
+// instances, each a real backend following the feed with XREAD BLOCK
 // as in production, and a steady stream of invalidations recorded by a few
 // of them through the real script. It reports propagation (from the start
 // of Record at the writer until a follower has applied it) p50/p99, Redis
@@ -32,7 +33,7 @@ import (
 //
 //	SCALE_POINTS   <followers>x<invalidations/s>[:<full>], comma-separated
 //	               (default 50x5000:5,100x5000:5,50x2500:50,50x5000:50); <full> of the followers
-//	               are whole instances (redisBackend and tag clock), the others follow the
+//	               are whole instances (backend and tag clock), the others follow the
 //	               feed with the same go-redis XREAD BLOCK loop and decoding but no tag clock,
 //	               so that fifty followers fit in two cores beside Redis (default: all whole)
 //	SCALE_SECONDS  duration of each point (default 10)
@@ -82,7 +83,7 @@ func runScalePoint(t *testing.T, followers, full, writers, rate int, d time.Dura
 	sent := make([]atomic.Int64, total)
 	lat := make([]*[]time.Duration, followers)
 	var appliedAll atomic.Int64
-	stores := make([]*Store, full)
+	stores := make([]*cache.Store, full)
 	ctx, stopLight := context.WithCancel(context.Background())
 	var light sync.WaitGroup
 	for i := range followers {
@@ -100,7 +101,7 @@ func runScalePoint(t *testing.T, followers, full, writers, rate int, d time.Dura
 			appliedAll.Add(1)
 		}
 		if i < full {
-			s, rb := newStoreOn(t, &RedisConfig{URL: redis.URL(), MaxFeedLag: caddy.Duration(5 * time.Second), PoolSize: 64})
+			s, rb := newStoreOn(t, &Config{URL: redis.URL(), MaxFeedLag: caddy.Duration(5 * time.Second), PoolSize: 64})
 			stores[i] = s
 			rb.applied.Store(&hook)
 			continue
@@ -130,11 +131,11 @@ func runScalePoint(t *testing.T, followers, full, writers, rate int, d time.Dura
 	var wg sync.WaitGroup
 	for w := range writers * callers {
 		wg.Add(1)
-		go func(s *Store) {
+		go func(s *cache.Store) {
 			defer wg.Done()
 			for n := range next {
 				sent[n].Store(time.Now().UnixNano())
-				if _, err := s.InvalidateTags(t.Context(), []string{"s" + strconv.Itoa(n)}, ModeExpire); err != nil {
+				if _, err := s.InvalidateTags(t.Context(), []string{"s" + strconv.Itoa(n)}, cache.ModeExpire); err != nil {
 					refused.Add(1)
 				}
 			}
@@ -162,7 +163,7 @@ func runScalePoint(t *testing.T, followers, full, writers, rate int, d time.Dura
 	netOut := info("stats", "total_net_output_bytes")
 	stats, _ := redis.Do("INFO", "commandstats")
 	for _, s := range stores {
-		s.close() // stops the feeds: their latencies can be read
+		s.Close() // stops the feeds: their latencies can be read
 	}
 	stopLight()
 	light.Wait()
@@ -204,7 +205,7 @@ func runScalePoint(t *testing.T, followers, full, writers, rate int, d time.Dura
 		commandStat(stats, "xread"), float64(len(all))/commandCalls(stats, "xread"), commandStat(stats, "evalsha"), drained.Round(time.Millisecond))
 }
 
-// followLight follows the feed as redisBackend.followFeed does (XREAD
+// followLight follows the feed as backend.followFeed does (XREAD
 // BLOCK from the last id read, COUNT 1000, the same client library and tag
 // decoding) and hands each message's tags to hook, without a tag clock.
 func followLight(ctx context.Context, addr, key string, hook func(tags []string)) {

@@ -1,4 +1,4 @@
-package cache
+package redis
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/caddy-bff/caddy-bff/cache"
 )
 
 // DeliveryMemory is the replay memory of a webhook in distributed mode: a
@@ -25,22 +27,8 @@ func NewDeliveryMemory(client redis.UniversalClient, prefix string) *DeliveryMem
 	return &DeliveryMemory{client: client, prefix: prefix + "replay:"}
 }
 
-// DeliveryMemory returns the shared delivery memory of the named store, or
-// nil when the store is not distributed (the webhook then remembers
-// deliveries in its own memory).
-func (a *App) DeliveryMemory(store string) (*DeliveryMemory, error) {
-	s, err := a.Store(store)
-	if err != nil {
-		return nil, err
-	}
-	if s.redis == nil {
-		return nil, nil
-	}
-	return NewDeliveryMemory(s.redis.client, s.redis.keys.prefix), nil
-}
-
-// ClaimDelivery records key for ttl unless it is already recorded, and
-// reports whether it recorded it.
+// ClaimDelivery implements cache.DeliveryMemory: it records key for ttl
+// unless it is already recorded, and reports whether it recorded it.
 func (m *DeliveryMemory) ClaimDelivery(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	if ttl <= 0 {
 		return false, errors.New("delivery memory: ttl must be positive")
@@ -52,7 +40,9 @@ func (m *DeliveryMemory) ClaimDelivery(ctx context.Context, key string, ttl time
 	return ok, nil
 }
 
-// ReleaseDelivery forgets key.
+// ReleaseDelivery implements cache.DeliveryMemory: it forgets key.
 func (m *DeliveryMemory) ReleaseDelivery(ctx context.Context, key string) error {
 	return m.client.Del(ctx, m.prefix+key).Err()
 }
+
+var _ cache.DeliveryMemory = (*DeliveryMemory)(nil)

@@ -1,8 +1,7 @@
-package cache
+package redis
 
 import (
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
@@ -14,15 +13,18 @@ import (
 	"github.com/caddy-bff/caddy-bff/internal/secret"
 )
 
-// RedisConfig turns on distributed mode: every instance records its
-// invalidations in Redis (or Valkey) and hears everyone's through a Redis
-// stream, so N Caddy instances share one tag clock. Local memory stays the
-// first level: a HIT never waits on the network.
-type RedisConfig struct {
-	// URL of a single server: redis://[user:password@]host:port[/db] or
-	// rediss:// for TLS. Placeholders such as {env.REDIS_URL} are expanded.
-	// Exactly one of URL, Sentinel and Cluster is required; there is no
-	// default.
+// Config is the `tag_cache.backends.redis` module, the tag_cache app's
+// `backend` with "module": "redis": it turns on distributed mode, where every
+// instance records its invalidations in Redis (or Valkey) and hears
+// everyone's through a Redis stream, so N Caddy instances share one tag
+// clock. Local memory stays the first level: a HIT never waits on the
+// network. Each store of the app gets its own backend and keys (see
+// NewBackend).
+type Config struct {
+	// URL is the address of a single server:
+	// redis://[user:password@]host:port[/db], or rediss:// for TLS.
+	// Placeholders such as {env.REDIS_URL} are expanded. Exactly one of
+	// url, sentinel and cluster is required; there is no default.
 	URL string `json:"url,omitempty"`
 	// Sentinel, when set, finds the primary through Redis Sentinel and
 	// follows it across failovers. Default: unset (no Sentinel).
@@ -45,18 +47,24 @@ type RedisConfig struct {
 	// which the reply to WAIT is read. Default: 500ms, or half of
 	// ReadTimeout when that is shorter.
 	WaitTimeout caddy.Duration `json:"wait_timeout,omitempty"`
-	// Username overrides the URL's user (Redis ACL). Placeholders expanded.
+	// Username is the Redis ACL user of the data nodes, overriding the
+	// URL's. Placeholders are expanded. Default: the URL's user, else none.
 	Username string `json:"username,omitempty"`
-	// Password overrides the URL's password. Placeholders such as
-	// {env.REDIS_PASSWORD} are expanded; it is never logged.
+	// Password authenticates to the data nodes, overriding the URL's.
+	// Placeholders such as {env.REDIS_PASSWORD} are expanded; it is never
+	// logged. Default: the URL's password, else none.
 	Password string `json:"password,omitempty"`
-	// DB selects the database, overriding the URL's.
+	// DB selects the database, overriding the URL's. A Cluster has only
+	// database 0. Default: the URL's, else 0.
 	DB *int `json:"db,omitempty"`
-	// TLS turns TLS on (rediss:// does too).
+	// TLS turns TLS on (a rediss:// URL does too). Default: false.
 	TLS bool `json:"tls,omitempty"`
-	// TLSServerName overrides the server name checked in its certificate.
+	// TLSServerName overrides the server name checked in the server's
+	// certificate; it needs tls or a rediss:// URL. Default: the host
+	// dialled.
 	TLSServerName string `json:"tls_server_name,omitempty"`
-	// KeyPrefix namespaces every key the cache uses. Default: "caddy-bff:".
+	// KeyPrefix namespaces every key the cache uses. On a cluster it must
+	// not contain { or }. Default: "caddy-bff:".
 	KeyPrefix string `json:"key_prefix,omitempty"`
 	// DialTimeout bounds connecting to Redis. Default: 2s.
 	DialTimeout caddy.Duration `json:"dial_timeout,omitempty"`
@@ -65,7 +73,8 @@ type RedisConfig struct {
 	ReadTimeout caddy.Duration `json:"read_timeout,omitempty"`
 	// WriteTimeout bounds sending a command. Default: 1s.
 	WriteTimeout caddy.Duration `json:"write_timeout,omitempty"`
-	// PoolSize is the connection pool size per store. Default: go-redis's.
+	// PoolSize is the connection pool size of each store's client.
+	// Default: go-redis's, 10 connections per GOMAXPROCS.
 	PoolSize int `json:"pool_size,omitempty"`
 	// MaxFeedLag is how long an instance may go without hearing from the
 	// invalidation feed before it stops serving entries as fresh: it cannot
@@ -75,21 +84,26 @@ type RedisConfig struct {
 	// that falls further behind than this expires its older entries instead
 	// of missing invalidations. Default: 100000.
 	FeedMaxLen int64 `json:"feed_max_len,omitempty"`
-	// SharedEntries, when set, also stores entries in Redis so an instance
-	// can answer from what another one fetched (a shared second level).
+	// SharedEntries, when set (even to {}), also stores entries in Redis so
+	// an instance can answer from what another one fetched (a shared second
+	// level). Default: unset (entries stay in each instance's memory).
 	SharedEntries *SharedEntriesConfig `json:"shared_entries,omitempty"`
+
+	// opts is what Provision made of the fields for the go-redis client.
+	opts *redis.UniversalOptions
 }
 
-// SentinelConfig finds the primary through Redis Sentinel.
+// SentinelConfig is the `sentinel` of the redis backend: it finds the
+// primary through Redis Sentinel.
 type SentinelConfig struct {
 	// MasterName is the name the sentinels monitor the primary under.
 	// Required; there is no default.
 	MasterName string `json:"master_name"`
-	// Addrs are the sentinels' host:port addresses; at least one is
-	// required. Placeholders are expanded.
+	// Addrs are the sentinels' host:port addresses. Placeholders are
+	// expanded. At least one is required; there is no default.
 	Addrs []string `json:"addrs"`
 	// Username authenticates to the sentinels (Redis ACL). The data nodes
-	// use the RedisConfig's Username and Password. Default: none.
+	// use the Config's Username and Password. Default: none.
 	Username string `json:"username,omitempty"`
 	// Password authenticates to the sentinels. Placeholders such as
 	// {env.SENTINEL_PASSWORD} are expanded; it is never logged.
@@ -97,25 +111,29 @@ type SentinelConfig struct {
 	Password string `json:"password,omitempty"`
 }
 
-// ClusterConfig talks to a Redis Cluster.
+// ClusterConfig is the `cluster` of the redis backend: it talks to a Redis
+// Cluster.
 type ClusterConfig struct {
 	// Addrs are host:port addresses of seed nodes; the client discovers the
-	// rest of the cluster from them. At least one is required. Placeholders
-	// are expanded.
+	// rest of the cluster from them. Placeholders are expanded. At least one
+	// is required; there is no default.
 	Addrs []string `json:"addrs"`
 }
 
-// SharedEntriesConfig bounds the shared second level.
+// SharedEntriesConfig is the `shared_entries` of the redis backend: it turns
+// the shared second level on and bounds it.
 type SharedEntriesConfig struct {
-	// MaxItemSize is the largest entry shared, in bytes. Default: 1 MiB.
+	// MaxItemSize is the largest body shared, in bytes; larger entries stay
+	// local. Default: 1 MiB.
 	MaxItemSize int64 `json:"max_item_size,omitempty"`
-	// TTL caps how long a shared entry lives in Redis. Default: 1h.
+	// TTL caps how long a shared entry lives in Redis (never longer than
+	// the store keeps it). Default: 1h.
 	TTL caddy.Duration `json:"ttl,omitempty"`
 }
 
 // Defaults of distributed mode.
 const (
-	DefaultRedisPrefix      = "caddy-bff:"
+	DefaultKeyPrefix        = "caddy-bff:"
 	DefaultMaxFeedLag       = 5 * time.Second
 	DefaultFeedMaxLen       = 100_000
 	DefaultSharedItemSize   = 1 << 20
@@ -131,7 +149,7 @@ const (
 )
 
 // topology names the kind of deployment the configuration describes.
-func (c *RedisConfig) topology() string {
+func (c *Config) topology() string {
 	switch {
 	case c.Sentinel != nil:
 		return topologySentinel
@@ -141,7 +159,7 @@ func (c *RedisConfig) topology() string {
 	return topologySingle
 }
 
-func (c *RedisConfig) provision(repl *caddy.Replacer) (*redis.UniversalOptions, error) {
+func (c *Config) provision(repl *caddy.Replacer) (*redis.UniversalOptions, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -239,7 +257,7 @@ func expandAddrs(repl *caddy.Replacer, what string, addrs []string) ([]string, e
 // check refuses a configuration that names no deployment or several, or
 // settings that contradict each other. Provisioning calls it, and the
 // Caddyfile too, so that it is reported at adapt time with its line.
-func (c *RedisConfig) check() error {
+func (c *Config) check() error {
 	given := 0
 	for _, set := range []bool{c.URL != "", c.Sentinel != nil, c.Cluster != nil} {
 		if set {
@@ -267,23 +285,16 @@ func (c *RedisConfig) check() error {
 }
 
 // waitTimeout is the bound of WAIT (see WaitTimeout).
-func (c *RedisConfig) waitTimeout() time.Duration {
+func (c *Config) waitTimeout() time.Duration {
 	if c.WaitTimeout > 0 {
 		return time.Duration(c.WaitTimeout)
 	}
 	return min(DefaultWaitTimeout, durationOr(c.ReadTimeout, time.Second)/2)
 }
 
-// identity distinguishes distributed configurations in the store pool, so a
-// reload that changes the Redis settings builds new stores.
-func (c *RedisConfig) identity() string {
-	b, _ := json.Marshal(c)
-	return string(b)
-}
-
-func (c *RedisConfig) prefix() string {
+func (c *Config) prefix() string {
 	if c.KeyPrefix == "" {
-		return DefaultRedisPrefix
+		return DefaultKeyPrefix
 	}
 	return c.KeyPrefix
 }

@@ -1,22 +1,24 @@
-package cache
+package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyevents"
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
-	"github.com/caddy-bff/caddy-bff/internal/contain"
+	"github.com/caddy-bff/caddy-bff/cache"
 )
 
 // App is the `tag_cache` app: it owns the named stores (and the default one)
 // with their tag clocks, and the invalidation API the revalidate_webhook
-// handler and the admin API use. Stores survive config reloads.
+// handler and the admin API use. Stores survive config reloads. With a
+// backend (a module of the tag_cache.backends namespace) every store is
+// distributed through it.
 type App struct {
 	// MaxSize is the default store's memory budget in bytes. Default: 256 MiB.
 	MaxSize int64 `json:"max_size,omitempty"`
@@ -38,15 +40,24 @@ type App struct {
 	// way. Default: an eighth of the store's max_size, at least 1 MiB and
 	// at most 32 MiB (32 MiB for the default 256 MiB store).
 	MaxTagBytes int64 `json:"max_tag_bytes,omitempty"`
-	// Stores are additional named stores with their own budgets, chosen by a
-	// handler's `store` field. Each has its own tag clock.
+	// Stores are additional named stores, keyed by name, with their own
+	// budgets, chosen by a handler's `store` field. Each has its own tag
+	// clock. Default: none beside the default store.
 	Stores map[string]*StoreOptions `json:"stores,omitempty"`
-	// Redis turns on distributed mode: invalidations are recorded in Redis
-	// and reach every instance sharing it, and entries can be shared too.
-	// Without it the cache is the embedded, single-instance default.
-	Redis *RedisConfig `json:"redis,omitempty"`
+	// Backend turns on distributed mode: a module of the tag_cache.backends
+	// namespace, named by its "module" key, such as
+	// {"module": "redis", "url": "redis://..."}. Invalidations are recorded
+	// through it and reach every instance sharing it, and entries can be
+	// shared too. Default: none, the embedded single-instance cache.
+	Backend json.RawMessage `json:"backend,omitempty" caddy:"namespace=tag_cache.backends inline_key=module"`
 
-	stores map[string]*Store
+	// backend makes the backend of each store; nil without one.
+	backend cache.BackendProvider
+	// backendID tells distributed stores apart in the pool: the backend
+	// module's ID and configuration.
+	backendID string
+
+	stores map[string]*cache.Store
 	keys   []string
 	events *caddyevents.App
 	ctx    caddy.Context
@@ -55,7 +66,8 @@ type App struct {
 
 // StoreOptions size one named store.
 type StoreOptions struct {
-	// MaxSize is the store's memory budget in bytes. Default: the app's.
+	// MaxSize is the store's memory budget in bytes. Default: the app's
+	// max_size.
 	MaxSize int64 `json:"max_size,omitempty"`
 }
 
@@ -77,26 +89,8 @@ func (App) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// storePool keeps stores alive across config reloads: a new config takes
-// over the stores of the old one before the old one is cleaned up.
-var storePool = caddy.NewUsagePool()
-
-// pooledStore is the UsagePool value: the store and the goroutine that
-// maintains it.
-type pooledStore struct {
-	store  *Store
-	cancel context.CancelFunc
-}
-
-// Destruct implements caddy.Destructor: the last config using the store is
-// gone, so its background work ends.
-func (p *pooledStore) Destruct() error {
-	p.cancel()
-	p.store.close()
-	return nil
-}
-
-// Provision sets defaults and takes the stores from the pool.
+// Provision sets defaults, loads the backend module and takes the stores
+// from the pool.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
 	a.logger = ctx.Logger()
@@ -117,6 +111,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("loading events app: %v", err)
 	}
 	a.events = eventsApp.(*caddyevents.App)
+	if err := a.loadBackend(ctx); err != nil {
+		return err
+	}
 
 	sizes := map[string]int64{DefaultStore: a.MaxSize}
 	for name, opts := range a.Stores {
@@ -126,61 +123,15 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 		sizes[name] = size
 	}
-	a.stores = make(map[string]*Store, len(sizes))
+	a.stores = make(map[string]*cache.Store, len(sizes))
 	for name, size := range sizes {
-		store, err := a.loadStore(ctx, name, size)
+		store, err := a.loadStore(name, size)
 		if err != nil {
 			return err
 		}
 		a.stores[name] = store
 	}
 	return registerMetrics(ctx, a)
-}
-
-func (a *App) loadStore(ctx caddy.Context, name string, size int64) (*Store, error) {
-	key := "tag_cache/store/" + name
-	var redisOpts *redis.UniversalOptions
-	if a.Redis != nil {
-		// A distributed store is a different thing from a local one: a
-		// reload that changes the Redis settings builds new stores.
-		key += "@redis:" + a.Redis.identity()
-		var err error
-		if redisOpts, err = a.Redis.provision(caddy.NewReplacer()); err != nil {
-			return nil, err
-		}
-	}
-	val, loaded, err := storePool.LoadOrNew(key, func() (caddy.Destructor, error) {
-		store, err := NewStore(name, StoreConfig{
-			MaxSize:      uint64(size),
-			MaxRetention: time.Duration(a.MaxRetention),
-			KeepStale:    time.Duration(a.KeepStale),
-			MaxTags:      a.MaxTags,
-			MaxTagBytes:  tagBytesFor(a.MaxTagBytes, size),
-		})
-		if err != nil {
-			return nil, err
-		}
-		bg, cancel := context.WithCancel(context.Background())
-		if redisOpts != nil {
-			rb := newRedisBackend(a.Redis, redisOpts, name, store.clock, time.Duration(a.MaxRetention), a.logger)
-			store.attachRedis(rb)
-			if rb.shared != nil {
-				go contain.Loop(bg, a.logger, "shared entries writer", time.Second, rb.shared.writeLoop)
-			}
-		}
-		go contain.Loop(bg, a.logger, "tag clock pruning", time.Minute, store.maintain)
-		return &pooledStore{store: store, cancel: cancel}, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store %q: %v", name, err)
-	}
-	a.keys = append(a.keys, key)
-	store := val.(*pooledStore).store
-	if loaded {
-		// A reload may resize a warm store.
-		store.SetMaxSize(uint64(size))
-	}
-	return store, nil
 }
 
 // Validate checks the configuration.
@@ -225,7 +176,7 @@ func (a *App) Cleanup() error {
 }
 
 // Store returns the named store; "" means the default store.
-func (a *App) Store(name string) (*Store, error) {
+func (a *App) Store(name string) (*cache.Store, error) {
 	if name == "" {
 		name = DefaultStore
 	}
@@ -246,35 +197,21 @@ func (a *App) StoreNames() []string {
 	return names
 }
 
-// Invalidation is a request to invalidate tags and paths in one store.
-type Invalidation struct {
-	// Store names the store; "" is the default store.
-	Store string `json:"store,omitempty"`
-	// Tags to invalidate.
-	Tags []string `json:"tags,omitempty"`
-	// Paths to invalidate (each entry's implicit path tag).
-	Paths []string `json:"paths,omitempty"`
-	// Mode is expire (default) or stale.
-	Mode Mode `json:"mode,omitempty"`
-	// Source says who asked (webhook, admin), for logs and events.
-	Source string `json:"-"`
-}
-
 // Invalidate validates and records inv. It returns only once the
 // invalidation is recorded where every instance will see it; an error means
-// nothing was recorded (an *InvalidRequestError for bad input, anything else
-// for a backend that could not record it). On success it emits the
+// nothing was recorded (a *cache.InvalidRequestError for bad input, anything
+// else for a backend that could not record it). On success it emits the
 // `tag_revalidated` event.
-func (a *App) Invalidate(ctx context.Context, inv Invalidation) (uint64, error) {
+func (a *App) Invalidate(ctx context.Context, inv cache.Invalidation) (uint64, error) {
 	if inv.Mode == "" {
-		inv.Mode = ModeExpire
+		inv.Mode = cache.ModeExpire
 	}
-	if err := ValidateInvalidation(inv.Tags, inv.Paths, inv.Mode); err != nil {
+	if err := cache.ValidateInvalidation(inv.Tags, inv.Paths, inv.Mode); err != nil {
 		return 0, err
 	}
 	store, err := a.Store(inv.Store)
 	if err != nil {
-		return 0, &InvalidRequestError{Msg: err.Error()}
+		return 0, &cache.InvalidRequestError{Msg: err.Error()}
 	}
 	clock, err := store.Invalidate(ctx, inv.Tags, inv.Paths, inv.Mode)
 	if err != nil {
@@ -300,15 +237,4 @@ var (
 	_ caddy.Provisioner  = (*App)(nil)
 	_ caddy.Validator    = (*App)(nil)
 	_ caddy.CleanerUpper = (*App)(nil)
-	_ caddy.Destructor   = (*pooledStore)(nil)
 )
-
-// tagBytesFor is the tag clock's byte bound for a store of size bytes: the
-// configured one, else an eighth of the store's budget within [1, 32] MiB,
-// so a small store does not carry a large clock.
-func tagBytesFor(configured, size int64) int64 {
-	if configured > 0 {
-		return configured
-	}
-	return min(max(size/8, 1<<20), DefaultMaxTagBytes)
-}

@@ -1,7 +1,6 @@
-package cache
+package redis
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,40 +11,40 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/caddy-bff/caddy-bff/cache"
 	"github.com/caddy-bff/caddy-bff/internal/testharness"
-	"github.com/caddyserver/caddy/v2"
 )
 
 // newDistributedStore returns a store whose backend is Redis at url, as one
 // instance of a cluster would have.
-func newDistributedStore(t *testing.T, url string, maxFeedLag time.Duration) (*Store, *redisBackend) {
+func newDistributedStore(t *testing.T, url string, maxFeedLag time.Duration) (*cache.Store, *backend) {
 	t.Helper()
-	return newStoreOn(t, &RedisConfig{URL: url, MaxFeedLag: caddy.Duration(maxFeedLag)})
+	return newStoreOn(t, &Config{URL: url, MaxFeedLag: caddy.Duration(maxFeedLag)})
 }
 
 // newStoreOn returns a store whose backend is the Redis deployment cfg
-// describes (its key prefix is set to "test:"), once it has synchronised.
-func newStoreOn(t *testing.T, cfg *RedisConfig) (*Store, *redisBackend) {
+// describes (its key prefix is set to "test:"), made as the tag_cache app
+// makes it, once it has synchronised.
+func newStoreOn(t *testing.T, cfg *Config) (*cache.Store, *backend) {
 	t.Helper()
-	s, err := NewStore("default", StoreConfig{MaxSize: 64 << 20, MaxRetention: time.Hour, KeepStale: time.Minute})
+	s, err := cache.NewStore("default", cache.StoreConfig{MaxSize: 64 << 20, MaxRetention: time.Hour, KeepStale: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.KeyPrefix = "test:"
-	opts, err := cfg.provision(caddy.NewReplacer())
+	if err := cfg.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := cfg.NewBackend("default", s.Clock(), time.Hour, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb := newRedisBackend(cfg, opts, "default", s.clock, time.Hour, zap.NewNop())
-	s.attachRedis(rb)
-	t.Cleanup(s.close)
-	if rb.shared != nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		t.Cleanup(cancel)
-		go rb.shared.writeLoop(ctx)
-	}
+	s.UseBackend(b)
+	t.Cleanup(s.Close)
+	rb := b.(*backend)
 	testharness.WaitFor(t, 5*time.Second, "backend synchronised", rb.Trustworthy)
 	return s, rb
 }
@@ -53,12 +52,12 @@ func newStoreOn(t *testing.T, cfg *RedisConfig) (*Store, *redisBackend) {
 // recordRun records n invalidations at s, one new tag each (prefix and the
 // index), calling before(i) ahead of the i-th and pausing after each; it
 // returns the tags acknowledged and those refused.
-func recordRun(t *testing.T, s *Store, n int, prefix string, pause time.Duration, before func(i int)) (acked, refused []string) {
+func recordRun(t *testing.T, s *cache.Store, n int, prefix string, pause time.Duration, before func(i int)) (acked, refused []string) {
 	t.Helper()
 	for i := range n {
 		before(i)
 		tag := prefix + strconv.Itoa(i)
-		if _, err := s.InvalidateTags(t.Context(), []string{tag}, ModeExpire); err != nil {
+		if _, err := s.InvalidateTags(t.Context(), []string{tag}, cache.ModeExpire); err != nil {
 			refused = append(refused, tag)
 		} else {
 			acked = append(acked, tag)
@@ -71,26 +70,26 @@ func recordRun(t *testing.T, s *Store, n int, prefix string, pause time.Duration
 // checkRecovered checks that instances are back to normal after a loss: an
 // entry reader fetches now is valid, and an invalidation at writer (retried
 // for up to retry while the deployment settles) reaches it.
-func checkRecovered(t *testing.T, writer, reader *Store, retry time.Duration) {
+func checkRecovered(t *testing.T, writer, reader *cache.Store, retry time.Duration) {
 	t.Helper()
 	fresh := testEntry(reader, "/fresh", "after")
 	reader.Put(fresh)
-	if got := reader.Validity(fresh); got != Valid {
-		t.Fatalf("entry fetched after recovery: %v, want Valid", got)
+	if got := reader.Validity(fresh); got != cache.Valid {
+		t.Fatalf("entry fetched after recovery: %v, want cache.Valid", got)
 	}
 	testharness.WaitFor(t, retry+time.Second, "an invalidation acknowledged after recovery", func() bool {
-		_, err := writer.InvalidateTags(t.Context(), []string{"after"}, ModeExpire)
+		_, err := writer.InvalidateTags(t.Context(), []string{"after"}, cache.ModeExpire)
 		return err == nil
 	})
-	testharness.WaitFor(t, 2*time.Second, "the invalidation at the reader", func() bool { return reader.Validity(fresh) == HardInvalidated })
+	testharness.WaitFor(t, 2*time.Second, "the invalidation at the reader", func() bool { return reader.Validity(fresh) == cache.HardInvalidated })
 }
 
-func testEntry(s *Store, path string, tags ...string) *Entry {
+func testEntry(s *cache.Store, path string, tags ...string) *cache.Entry {
 	now := time.Now()
 	key := "http://example.com" + path
-	return &Entry{Key: key, PrimaryKey: key, Path: path, Status: 200, Header: http.Header{},
-		Body: []byte(path), RequestTime: now, ResponseTime: now, DateValue: now, Reuse: Reuse{Lifetime: time.Hour},
-		Tags: append([]string{PathTag(path)}, tags...), Clock: s.clock.Now()}
+	return &cache.Entry{Key: key, PrimaryKey: key, Path: path, Status: 200, Header: http.Header{},
+		Body: []byte(path), RequestTime: now, ResponseTime: now, DateValue: now, Reuse: cache.Reuse{Lifetime: time.Hour},
+		Tags: append([]string{cache.PathTag(path)}, tags...), Clock: s.Clock().Now()}
 }
 
 // TestRedisPropagation records invalidations at one instance and measures
@@ -108,11 +107,11 @@ func TestRedisPropagation(t *testing.T) {
 	latencies := make([]time.Duration, 0, n)
 	for i := range n {
 		start := time.Now()
-		v, err := a.InvalidateTags(t.Context(), []string{fmt.Sprintf("tag-%d", i)}, ModeExpire)
+		v, err := a.InvalidateTags(t.Context(), []string{fmt.Sprintf("tag-%d", i)}, cache.ModeExpire)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for b.clock.Now() < v {
+		for b.Clock().Now() < v {
 			if time.Since(start) > 5*time.Second {
 				t.Fatalf("invalidation %d (clock %d) never reached the other instance", i, v)
 			}
@@ -121,16 +120,16 @@ func TestRedisPropagation(t *testing.T) {
 		latencies = append(latencies, time.Since(start))
 	}
 	// The invalidations reached b's tag records, not only its clock.
-	if got := b.clock.Check(entry.Clock, []string{"tag-999"}); got != HardInvalidated {
-		t.Fatalf("b's view of tag-999: %v, want HardInvalidated", got)
+	if got := b.Clock().Check(entry.Clock, []string{"tag-999"}); got != cache.HardInvalidated {
+		t.Fatalf("b's view of tag-999: %v, want cache.HardInvalidated", got)
 	}
-	if got := b.Validity(entry); got != Valid {
-		t.Fatalf("entry without invalidated tags: %v, want Valid", got)
+	if got := b.Validity(entry); got != cache.Valid {
+		t.Fatalf("entry without invalidated tags: %v, want cache.Valid", got)
 	}
-	if _, err := a.Invalidate(t.Context(), []string{"posts"}, nil, ModeExpire); err != nil {
+	if _, err := a.Invalidate(t.Context(), []string{"posts"}, nil, cache.ModeExpire); err != nil {
 		t.Fatal(err)
 	}
-	testharness.WaitFor(t, 2*time.Second, "posts invalidation at b", func() bool { return b.Validity(entry) == HardInvalidated })
+	testharness.WaitFor(t, 2*time.Second, "posts invalidation at b", func() bool { return b.Validity(entry) == cache.HardInvalidated })
 
 	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
 	p50, p99, worst := latencies[n/2], latencies[n*99/100], latencies[n-1]
@@ -169,7 +168,7 @@ func TestRedisKilledNothingLost(t *testing.T) {
 	testharness.WaitFor(t, 10*time.Second, "b trusts its feed again", rbB.Trustworthy)
 	// Every acknowledged invalidation covers an entry b held from before.
 	for _, tag := range acknowledged {
-		if got := b.clock.Check(oldEntry.Clock, []string{tag}); got != HardInvalidated {
+		if got := b.Clock().Check(oldEntry.Clock, []string{tag}); got != cache.HardInvalidated {
 			t.Fatalf("acknowledged invalidation of %s is not visible at b: %v", tag, got)
 		}
 	}
@@ -185,11 +184,11 @@ func TestRedisPartitionStopsFreshServing(t *testing.T) {
 	b, rb := newDistributedStore(t, redis.URL(), 300*time.Millisecond)
 	e := testEntry(b, "/p")
 	b.Put(e)
-	if got := b.Validity(e); got != Valid {
+	if got := b.Validity(e); got != cache.Valid {
 		t.Fatalf("before the partition: %v", got)
 	}
 	redis.Kill()
-	testharness.WaitFor(t, 3*time.Second, "entry unverified", func() bool { return b.Validity(e) == Unverified })
+	testharness.WaitFor(t, 3*time.Second, "entry unverified", func() bool { return b.Validity(e) == cache.Unverified })
 	testharness.WaitFor(t, 5*time.Second, "backend reported unhealthy", func() bool { return !b.Stats().Backend.Healthy })
 	if st := b.Stats().Backend; st.Trusted || st.Detail == "" {
 		t.Fatalf("stats during the partition: %+v", st)
@@ -197,13 +196,13 @@ func TestRedisPartitionStopsFreshServing(t *testing.T) {
 	redis.Restart()
 	testharness.WaitFor(t, 10*time.Second, "recovery", rb.Trustworthy)
 	// The restarted Redis is empty (data loss): old entries stay expired.
-	if got := b.Validity(e); got != HardInvalidated {
-		t.Fatalf("entry from before a data loss: %v, want HardInvalidated", got)
+	if got := b.Validity(e); got != cache.HardInvalidated {
+		t.Fatalf("entry from before a data loss: %v, want cache.HardInvalidated", got)
 	}
 	fresh := testEntry(b, "/q")
 	b.Put(fresh)
-	if got := b.Validity(fresh); got != Valid {
-		t.Fatalf("entry after recovery: %v, want Valid", got)
+	if got := b.Validity(fresh); got != cache.Valid {
+		t.Fatalf("entry after recovery: %v, want cache.Valid", got)
 	}
 }
 
@@ -218,10 +217,10 @@ func TestRedisFeedGapExpiresOlderEntries(t *testing.T) {
 	if _, err := redis.Do("INCRBY", "test:default:clock", "5"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.InvalidateTags(t.Context(), []string{"x"}, ModeExpire); err != nil {
+	if _, err := b.InvalidateTags(t.Context(), []string{"x"}, cache.ModeExpire); err != nil {
 		t.Fatal(err)
 	}
-	testharness.WaitFor(t, 2*time.Second, "gap detected", func() bool { return b.Validity(e) == HardInvalidated })
+	testharness.WaitFor(t, 2*time.Second, "gap detected", func() bool { return b.Validity(e) == cache.HardInvalidated })
 }
 
 // Issue 10.8 in Redis mode: a long tag (the uri: tag of a URL with a 15 kB
@@ -230,21 +229,21 @@ func TestRedisFeedGapExpiresOlderEntries(t *testing.T) {
 // entry for that URL is stored under a digest, not a 15 kB key.
 func TestRedisRecordsAndSharedKeysAreBounded(t *testing.T) {
 	redis := testharness.StartRedis(t)
-	cfg := func() *RedisConfig {
-		return &RedisConfig{URL: redis.URL(), SharedEntries: &SharedEntriesConfig{}}
+	cfg := func() *Config {
+		return &Config{URL: redis.URL(), SharedEntries: &SharedEntriesConfig{}}
 	}
 	writer, _ := newStoreOn(t, cfg())
 	reader, _ := newStoreOn(t, cfg())
 	long := "/item?" + strings.Repeat("q", 15000)
-	entry := testEntry(reader, long, URITag("http://example.com"+long))
+	entry := testEntry(reader, long, cache.URITag("http://example.com"+long))
 	if !reader.Put(entry) {
 		t.Fatal("entry not stored")
 	}
-	if _, err := writer.InvalidateTags(t.Context(), []string{URITag("http://example.com" + long)}, ModeExpire); err != nil {
+	if _, err := writer.InvalidateTags(t.Context(), []string{cache.URITag("http://example.com" + long)}, cache.ModeExpire); err != nil {
 		t.Fatal(err)
 	}
 	testharness.WaitFor(t, 2*time.Second, "the hashed invalidation at the other instance", func() bool {
-		return reader.Validity(entry) == HardInvalidated
+		return reader.Validity(entry) == cache.HardInvalidated
 	})
 	testharness.WaitFor(t, 2*time.Second, "the shared entry written", func() bool {
 		keys, _ := redis.Do("KEYS", "test:*")

@@ -1,4 +1,4 @@
-package cache
+package app
 
 import (
 	"encoding/json"
@@ -8,6 +8,8 @@ import (
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-bff/caddy-bff/cache"
 )
 
 // AdminAPI is the `admin.api.tag_cache` module: routes on Caddy's admin
@@ -47,7 +49,7 @@ func (a *AdminAPI) revalidate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var inv Invalidation
+	var inv cache.Invalidation
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxAdminBody+1))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&inv); err != nil {
@@ -58,10 +60,10 @@ func (a *AdminAPI) revalidate(w http.ResponseWriter, r *http.Request) error {
 	}
 	inv.Source = "admin"
 	if inv.Mode == "" {
-		inv.Mode = ModeExpire
+		inv.Mode = cache.ModeExpire
 	}
 	clock, err := app.Invalidate(r.Context(), inv)
-	var bad *InvalidRequestError
+	var bad *cache.InvalidRequestError
 	switch {
 	case errors.As(err, &bad):
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
@@ -88,7 +90,7 @@ func (a *AdminAPI) stats(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	stores := make([]Stats, 0, len(app.stores))
+	stores := make([]cache.Stats, 0, len(app.stores))
 	for _, name := range app.StoreNames() {
 		stores = append(stores, app.stores[name].Stats())
 	}

@@ -1,4 +1,4 @@
-package cache
+package redis
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-bff/caddy-bff/cache"
 	"github.com/caddy-bff/caddy-bff/internal/testharness"
 )
 
@@ -19,8 +20,8 @@ import (
 // answers across instances with its entries spread over several slots.
 func TestRedisClusterPropagation(t *testing.T) {
 	cluster := testharness.StartCluster(t, 3, 0)
-	cfg := func() *RedisConfig {
-		return &RedisConfig{Cluster: &ClusterConfig{Addrs: cluster.Addrs()[:1]}, MaxFeedLag: caddy.Duration(5 * time.Second),
+	cfg := func() *Config {
+		return &Config{Cluster: &ClusterConfig{Addrs: cluster.Addrs()[:1]}, MaxFeedLag: caddy.Duration(5 * time.Second),
 			SharedEntries: &SharedEntriesConfig{}}
 	}
 	a, ra := newStoreOn(t, cfg())
@@ -46,17 +47,17 @@ func TestRedisClusterPropagation(t *testing.T) {
 	for _, tag := range []string{"posts", "a{b}c"} {
 		fresh := testEntry(b, "/x-"+tag, tag)
 		b.Put(fresh)
-		if _, err := a.InvalidateTags(t.Context(), []string{tag}, ModeExpire); err != nil {
+		if _, err := a.InvalidateTags(t.Context(), []string{tag}, cache.ModeExpire); err != nil {
 			t.Fatalf("invalidating %q on a cluster: %v", tag, err)
 		}
-		testharness.WaitFor(t, 3*time.Second, "invalidation of "+tag+" at b", func() bool { return b.Validity(fresh) == HardInvalidated })
+		testharness.WaitFor(t, 3*time.Second, "invalidation of "+tag+" at b", func() bool { return b.Validity(fresh) == cache.HardInvalidated })
 	}
 
 	// The shared second level: an entry a stored is a hit for b.
 	shared := testEntry(a, "/shared", "sh")
 	a.Put(shared)
 	req := httptest.NewRequest("GET", "http://example.com/shared", nil)
-	var got *Entry
+	var got *cache.Entry
 	testharness.WaitFor(t, 3*time.Second, "a's entry in the shared level, read by b", func() bool {
 		got = b.LookupShared(t.Context(), req)
 		return got != nil
@@ -68,7 +69,7 @@ func TestRedisClusterPropagation(t *testing.T) {
 		t.Fatalf("shared entry key not where the cluster routes it: %q %v", n, err)
 	}
 	// Once its tag is invalidated, the shared copy is refused.
-	if _, err := b.InvalidateTags(t.Context(), []string{"sh"}, ModeExpire); err != nil {
+	if _, err := b.InvalidateTags(t.Context(), []string{"sh"}, cache.ModeExpire); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := newStoreOn(t, cfg())
@@ -84,13 +85,13 @@ func TestRedisWaitForReplicas(t *testing.T) {
 	primary := testharness.StartRedis(t)
 	replica := testharness.StartReplica(t, primary)
 	// Default: detected from the primary's connected replicas.
-	_, rb := newStoreOn(t, &RedisConfig{URL: primary.URL()})
+	_, rb := newStoreOn(t, &Config{URL: primary.URL()})
 	if got := rb.requiredReplicas(); got != 1 {
 		t.Fatalf("detected min_replicas with a replica connected: %d, want 1", got)
 	}
 	one := 1
-	a, _ := newStoreOn(t, &RedisConfig{URL: primary.URL(), MinReplicas: &one, WaitTimeout: caddy.Duration(200 * time.Millisecond)})
-	v, err := a.InvalidateTags(t.Context(), []string{"w"}, ModeExpire)
+	a, _ := newStoreOn(t, &Config{URL: primary.URL(), MinReplicas: &one, WaitTimeout: caddy.Duration(200 * time.Millisecond)})
+	v, err := a.InvalidateTags(t.Context(), []string{"w"}, cache.ModeExpire)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,14 +100,14 @@ func TestRedisWaitForReplicas(t *testing.T) {
 	}
 	replica.Kill()
 	start := time.Now()
-	_, err = a.InvalidateTags(t.Context(), []string{"w2"}, ModeExpire)
+	_, err = a.InvalidateTags(t.Context(), []string{"w2"}, cache.ModeExpire)
 	if err == nil || !strings.Contains(err.Error(), "replica") {
 		t.Fatalf("invalidation without its replica: %v, want a refusal naming the replicas", err)
 	}
 	t.Logf("refused after %v: %v", time.Since(start), err)
 	// A standalone server without replicas needs none.
 	solo := testharness.StartRedis(t)
-	_, rs := newStoreOn(t, &RedisConfig{URL: solo.URL()})
+	_, rs := newStoreOn(t, &Config{URL: solo.URL()})
 	if got := rs.requiredReplicas(); got != 0 {
 		t.Fatalf("detected min_replicas without replicas: %d", got)
 	}
@@ -122,12 +123,12 @@ func TestRedisSequenceWentBack(t *testing.T) {
 	a, ra := newDistributedStore(t, redis.URL(), 5*time.Second)
 	b, rb := newDistributedStore(t, redis.URL(), 5*time.Second)
 	for i := range 3 {
-		if _, err := a.InvalidateTags(t.Context(), []string{fmt.Sprint("lost-", i)}, ModeExpire); err != nil {
+		if _, err := a.InvalidateTags(t.Context(), []string{fmt.Sprint("lost-", i)}, cache.ModeExpire); err != nil {
 			t.Fatal(err)
 		}
 	}
-	seen := a.clock.Now()
-	testharness.WaitFor(t, 2*time.Second, "b read the writes about to be lost", func() bool { return b.clock.Now() == seen })
+	seen := a.Clock().Now()
+	testharness.WaitFor(t, 2*time.Second, "b read the writes about to be lost", func() bool { return b.Clock().Now() == seen })
 	e := testEntry(b, "/kept", "untouched")
 	b.Put(e)
 	// The promoted replica had not received the last three writes.
@@ -142,29 +143,29 @@ func TestRedisSequenceWentBack(t *testing.T) {
 	}
 	// A third instance, which never saw them, records with reused numbers.
 	c, _ := newDistributedStore(t, redis.URL(), 5*time.Second)
-	v, err := c.InvalidateTags(t.Context(), []string{"after-failover"}, ModeExpire)
+	v, err := c.InvalidateTags(t.Context(), []string{"after-failover"}, cache.ModeExpire)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v > seen {
 		t.Fatalf("the sequence was not reused (%d > %d): the test did not simulate the loss", v, seen)
 	}
-	testharness.WaitFor(t, 3*time.Second, "b expired its entries", func() bool { return b.Validity(e) == HardInvalidated })
+	testharness.WaitFor(t, 3*time.Second, "b expired its entries", func() bool { return b.Validity(e) == cache.HardInvalidated })
 	testharness.WaitFor(t, 3*time.Second, "b resynchronised", rb.Trustworthy)
 	testharness.WaitFor(t, 3*time.Second, "a resynchronised", ra.Trustworthy)
 
 	// A second loss, with nothing new in the feed to reveal it: the
 	// instance that recorded the lost writes is refused, then resynchronises.
 	for i := range 3 {
-		if _, err := a.InvalidateTags(t.Context(), []string{fmt.Sprint("lost-again-", i)}, ModeExpire); err != nil {
+		if _, err := a.InvalidateTags(t.Context(), []string{fmt.Sprint("lost-again-", i)}, cache.ModeExpire); err != nil {
 			t.Fatal(err)
 		}
 	}
-	now := a.clock.Now()
+	now := a.Clock().Now()
 	if _, err := redis.Do("SET", "test:default:clock", fmt.Sprint(now-3)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.InvalidateTags(t.Context(), []string{"x"}, ModeExpire); err == nil || !strings.Contains(err.Error(), "BEHIND") {
+	if _, err := a.InvalidateTags(t.Context(), []string{"x"}, cache.ModeExpire); err == nil || !strings.Contains(err.Error(), "BEHIND") {
 		t.Fatalf("a records while Redis is behind what it has seen: %v, want BEHIND", err)
 	}
 	if ra.Trustworthy() {
@@ -183,8 +184,8 @@ func TestRedisSentinelFailover(t *testing.T) {
 	primary := testharness.StartRedis(t)
 	replica := testharness.StartReplica(t, primary)
 	sentinels := testharness.StartSentinels(t, primary, "bff", 3, 1)
-	cfg := func() *RedisConfig {
-		return &RedisConfig{Sentinel: &SentinelConfig{MasterName: "bff", Addrs: sentinels.Addrs()}, MaxFeedLag: caddy.Duration(time.Second)}
+	cfg := func() *Config {
+		return &Config{Sentinel: &SentinelConfig{MasterName: "bff", Addrs: sentinels.Addrs()}, MaxFeedLag: caddy.Duration(time.Second)}
 	}
 	a, ra := newStoreOn(t, cfg())
 	b, rb := newStoreOn(t, cfg())
@@ -218,12 +219,12 @@ func TestRedisSentinelFailover(t *testing.T) {
 			t.Errorf("acknowledged invalidation of %s is not in the new primary (%v)", tag, err)
 			continue
 		}
-		for name, s := range map[string]*Store{"a": a, "b": b} {
+		for name, s := range map[string]*cache.Store{"a": a, "b": b} {
 			old := oldA
 			if name == "b" {
 				old = oldB
 			}
-			if got := s.clock.Check(old.Clock, []string{tag}); got != HardInvalidated {
+			if got := s.Clock().Check(old.Clock, []string{tag}); got != cache.HardInvalidated {
 				lost++
 				t.Errorf("acknowledged invalidation of %s not honoured by %s: %v", tag, name, got)
 			}
@@ -241,21 +242,21 @@ func TestRedisSentinelFailover(t *testing.T) {
 func TestRedisConfigTopologies(t *testing.T) {
 	t.Setenv("TEST_SENTINEL_PASSWORD", "s3cret")
 	repl := caddy.NewReplacer()
-	opts, err := (&RedisConfig{Sentinel: &SentinelConfig{MasterName: "m", Addrs: []string{"10.0.0.1:26379", "10.0.0.2:26379"}, Password: "{env.TEST_SENTINEL_PASSWORD}"}, DB: new(int)}).provision(repl)
+	opts, err := (&Config{Sentinel: &SentinelConfig{MasterName: "m", Addrs: []string{"10.0.0.1:26379", "10.0.0.2:26379"}, Password: "{env.TEST_SENTINEL_PASSWORD}"}, DB: new(int)}).provision(repl)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if opts.MasterName != "m" || len(opts.Addrs) != 2 || opts.SentinelPassword != "s3cret" || opts.IsClusterMode {
 		t.Fatalf("sentinel options: %+v", opts)
 	}
-	opts, err = (&RedisConfig{Cluster: &ClusterConfig{Addrs: []string{"10.0.0.1:6379"}}}).provision(repl)
+	opts, err = (&Config{Cluster: &ClusterConfig{Addrs: []string{"10.0.0.1:6379"}}}).provision(repl)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !opts.IsClusterMode || opts.MasterName != "" || len(opts.Addrs) != 1 {
 		t.Fatalf("cluster options: %+v", opts)
 	}
-	opts, err = (&RedisConfig{URL: "redis://u:p@10.0.0.1:6380/3"}).provision(repl)
+	opts, err = (&Config{URL: "redis://u:p@10.0.0.1:6380/3"}).provision(repl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +264,7 @@ func TestRedisConfigTopologies(t *testing.T) {
 		t.Fatalf("url options: %+v", opts)
 	}
 	neg := -1
-	for name, bad := range map[string]*RedisConfig{
+	for name, bad := range map[string]*Config{
 		"nothing":         {},
 		"url and cluster": {URL: "redis://x:1", Cluster: &ClusterConfig{Addrs: []string{"x:1"}}},
 		"no master name":  {Sentinel: &SentinelConfig{Addrs: []string{"x:1"}}},
@@ -309,8 +310,8 @@ func TestDecodeTags(t *testing.T) {
 // still there and honoured by both instances once they have resynchronised.
 func TestRedisClusterFailover(t *testing.T) {
 	cluster := testharness.StartCluster(t, 3, 1)
-	cfg := func() *RedisConfig {
-		return &RedisConfig{Cluster: &ClusterConfig{Addrs: cluster.Addrs()}, MaxFeedLag: caddy.Duration(time.Second)}
+	cfg := func() *Config {
+		return &Config{Cluster: &ClusterConfig{Addrs: cluster.Addrs()}, MaxFeedLag: caddy.Duration(time.Second)}
 	}
 	a, ra := newStoreOn(t, cfg())
 	b, rb := newStoreOn(t, cfg())
@@ -342,7 +343,7 @@ func TestRedisClusterFailover(t *testing.T) {
 			lost++
 			t.Errorf("acknowledged invalidation of %s is not in the promoted primary (%v)", tag, err)
 		}
-		if a.clock.Check(oldA.Clock, []string{tag}) != HardInvalidated || b.clock.Check(oldB.Clock, []string{tag}) != HardInvalidated {
+		if a.Clock().Check(oldA.Clock, []string{tag}) != cache.HardInvalidated || b.Clock().Check(oldB.Clock, []string{tag}) != cache.HardInvalidated {
 			lost++
 			t.Errorf("acknowledged invalidation of %s not honoured", tag)
 		}
