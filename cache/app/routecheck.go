@@ -50,7 +50,7 @@ func (a *App) checkGateOrder() {
 // GatesAfterCache lists, per server, the gates (auth_proxy and Caddy's
 // authentication handler, which basic_auth configures, and authenticated
 // matchers) that run after a tag_cache handler. forward_auth is a
-// reverse_proxy and cannot be told apart; the README says to order it
+// reverse_proxy and cannot be told apart; docs/tag_cache.md says to order it
 // first. Within a
 // route list the order of handlers flows forward and into subroutes, but
 // not back out of them: `handle` blocks are alternatives, so a cache inside

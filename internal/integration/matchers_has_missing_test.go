@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestMatchersHasMissingMapping checks the README's mapping of Next.js
+// TestMatchersHasMissingMapping checks docs/matchers.md's mapping of Next.js
 // `has` / `missing` conditions to Caddy matchers, row by row.
 func TestMatchersHasMissingMapping(t *testing.T) {
 	c, base := loadAuthConfig(t, `
