@@ -32,7 +32,7 @@ var (
 // Handler gates requests on a verified token, like a Next.js proxy.ts
 // (middleware.ts) that checks the session before letting a request reach
 // its route. A request without a valid token gets 401 with a JSON body (or a
-// redirect, see Redirect); a valid token that fails a claim requirement gets
+// redirect, see `redirect`); a valid token that fails a claim requirement gets
 // 403. A valid token lets the request through with its claims published as
 // `{http.auth.user.*}` placeholders (`{http.auth.user.id}` is `sub`) and,
 // optionally, as request headers to the upstream.
@@ -44,7 +44,7 @@ var (
 // answered here by default with 204 and nothing from the upstream: browsers
 // never send credentials on them, and an upstream that ignores the method
 // (php_fastcgi, respond, many Go handlers) would otherwise serve protected
-// content to anyone who adds the header. See Preflight.
+// content to anyone who adds the header. See `preflight`.
 type Handler struct {
 	// The token verification: `jwt` (local verification with a secret, PEM
 	// keys or a JWKS URL) or `introspect` (an RFC 7662 endpoint), exactly

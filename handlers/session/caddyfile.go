@@ -27,7 +27,7 @@ import (
 //		cookie_http_only         on|off             # default on
 //		cookie_secure            on|off [insecure]  # default on; off = localhost only, unless insecure
 //		cookie_host_prefix                          # __Host- name; forbids cookie_domain
-//		state_cookie             <name>             # turns on the login-CSRF state check
+//		state_cookie_name        <name>             # turns on the login-CSRF state check
 //		state_param              <name>             # default state
 //		redirect_param           <name>             # default redirect_url
 //		redirect_status          302|303|307        # default 307
@@ -113,8 +113,8 @@ func (h *Callback) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("cookie_max_age %s: must be between 0 (a session cookie) and 400 days", arg)
 			}
 			h.Cookie.MaxAge = caddy.Duration(dur)
-		case "state_cookie":
-			if h.StateCookie, err = p.oneArg(); err != nil {
+		case "state_cookie_name":
+			if h.StateCookieName, err = p.oneArg(); err != nil {
 				return err
 			}
 		case "state_param":

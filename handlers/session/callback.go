@@ -68,10 +68,10 @@ type Callback struct {
 	// to the value of this cookie (which the app set when it started the
 	// login), or it is answered 403. The state cookie is expired (Path=/)
 	// once used, so a state works once. Default: none (no check).
-	StateCookie string `json:"state_cookie,omitempty"`
+	StateCookieName string `json:"state_cookie_name,omitempty"`
 
 	// The query parameter holding the login state; used only with
-	// `state_cookie`. Default: `state`.
+	// `state_cookie_name`. Default: `state`.
 	StateParam string `json:"state_param,omitempty"`
 
 	// The token verification, optional: `jwt` (local verification with a
@@ -131,7 +131,7 @@ func (h *Callback) setup() error {
 	if h.MaxTokenLength == 0 {
 		h.MaxTokenLength = defaultMaxTokenLength
 	}
-	if h.StateCookie != "" && h.StateParam == "" {
+	if h.StateCookieName != "" && h.StateParam == "" {
 		h.StateParam = "state"
 	}
 	if err := h.Cookie.provision(); err != nil {
@@ -156,12 +156,12 @@ func (h *Callback) Validate() error {
 	if h.TokenParam == h.Redirect.Param {
 		return fmt.Errorf("token and redirect parameters must differ (both %q)", h.TokenParam)
 	}
-	if h.StateCookie != "" {
-		if !httpsyntax.IsToken(h.StateCookie) {
-			return fmt.Errorf("state cookie name %q: only letters, digits and !#$%%&'*+-.^_`|~ are allowed", h.StateCookie)
+	if h.StateCookieName != "" {
+		if !httpsyntax.IsToken(h.StateCookieName) {
+			return fmt.Errorf("state cookie name %q: only letters, digits and !#$%%&'*+-.^_`|~ are allowed", h.StateCookieName)
 		}
-		if h.StateCookie == h.Cookie.Name {
-			return fmt.Errorf("the state cookie and the session cookie must differ (both %q)", h.StateCookie)
+		if h.StateCookieName == h.Cookie.Name {
+			return fmt.Errorf("the state cookie and the session cookie must differ (both %q)", h.StateCookieName)
 		}
 		if !isQueryName(h.StateParam) || h.StateParam == h.TokenParam || h.StateParam == h.Redirect.Param {
 			return fmt.Errorf("state parameter name %q: must be a valid name, different from the token and redirect parameters", h.StateParam)
@@ -196,7 +196,7 @@ func (h *Callback) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp
 	}
 	token := tokens[0]
 
-	if h.StateCookie != "" {
+	if h.StateCookieName != "" {
 		if !h.stateMatches(r, query[h.StateParam]) {
 			return jsonreply.Failf(w, r, http.StatusForbidden,
 				"the "+h.StateParam+" query parameter does not match the login state cookie")
@@ -220,12 +220,12 @@ func (h *Callback) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp
 	}
 
 	http.SetCookie(w, h.Cookie.cookie(r, token, maxAge))
-	if h.StateCookie != "" {
+	if h.StateCookieName != "" {
 		// A prefixed name is only honoured by browsers with Secure, for
 		// removal as well.
-		prefixed := strings.HasPrefix(h.StateCookie, hostPrefix) || strings.HasPrefix(h.StateCookie, securePrefix)
+		prefixed := strings.HasPrefix(h.StateCookieName, hostPrefix) || strings.HasPrefix(h.StateCookieName, securePrefix)
 		http.SetCookie(w, &http.Cookie{
-			Name: h.StateCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
+			Name: h.StateCookieName, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
 			Secure: prefixed || h.Cookie.secureFor(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		})
 	}
@@ -244,7 +244,7 @@ func (h *Callback) stateMatches(r *http.Request, params []string) bool {
 	if len(params) != 1 || params[0] == "" {
 		return false
 	}
-	cookies := r.CookiesNamed(h.StateCookie)
+	cookies := r.CookiesNamed(h.StateCookieName)
 	if len(cookies) != 1 || cookies[0].Value == "" {
 		return false
 	}

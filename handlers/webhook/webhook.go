@@ -18,7 +18,6 @@ import (
 
 	"github.com/caddy-bff/caddy-bff/cache"
 	"github.com/caddy-bff/caddy-bff/handlers/webhook/signature"
-
 	"github.com/caddy-bff/caddy-bff/internal/methods"
 	"github.com/caddy-bff/caddy-bff/internal/secret"
 )
@@ -29,9 +28,9 @@ import (
 //
 //	GET <path>?token=<secret>&tag=<tag>   -> 401 / 400 / 200 {"success":...}
 //
-// It is a terminal handler (it never calls the next handler) unless Forward
-// is set: it then fronts the app's own revalidate route, passing each
-// authenticated, valid call to the next handler in the route
+// It is a terminal handler (it never calls the next handler) unless
+// `forward` is set: it then fronts the app's own revalidate route, passing
+// each authenticated, valid call to the next handler in the route
 // (reverse_proxy to the app) and recording the invalidation only once the
 // app answered 2xx (502 otherwise, with nothing recorded), so that Caddy
 // never refetches the app's old page after its purge.

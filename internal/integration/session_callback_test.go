@@ -278,7 +278,7 @@ func TestSessionCallbackSecureOff(t *testing.T) {
 // With a state cookie configured, the callback must carry the same state
 // (login CSRF): an attacker cannot log the victim into the attacker's account.
 func TestSessionCallbackState(t *testing.T) {
-	s := startSessionServer(t, "session_callback /cb {\n\tstate_cookie login_state\n}")
+	s := startSessionServer(t, "session_callback /cb {\n\tstate_cookie_name login_state\n}")
 	const state = "s3cr3t-state-value"
 	tests := []struct {
 		name, query, cookie string
@@ -456,7 +456,7 @@ func TestSessionCallbackJSONConfig(t *testing.T) {
 		`"cookie": {"same_site": "none", "secure": false}`:               "same_site none requires secure",
 		`"cookie": {"insecure": true}`:                                   "insecure has an effect only with secure off",
 		`"max_token_length": 9000`:                                       "max_token_length 9000",
-		`"state_cookie": "a;b"`:                                          "state cookie name",
+		`"state_cookie_name": "a;b"`:                                     "state cookie name",
 	} {
 		err := c.TryLoad(sessionJSONConfig(port, `"handler": "session_callback", `+bad), "json")
 		if err == nil || !strings.Contains(err.Error(), want) {
