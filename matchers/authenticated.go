@@ -30,11 +30,14 @@ const unavailableBody = `{"success":false,"message":"authentication unavailable"
 // When the verification backend (JWKS or introspection endpoint) cannot be
 // reached, the matcher fails the request with 503 instead of guessing.
 type MatchAuthenticated struct {
-	// The verification block: `jwt` or `introspect`.
+	// The token verification: `jwt` (local verification with a secret, PEM
+	// keys or a JWKS URL) or `introspect` (an RFC 7662 endpoint), exactly
+	// one of them, as in auth_proxy.
 	tokenverify.Verifier
 
-	// TokenSources lists where the token is looked for, in order. Default:
-	// the `_token` cookie, then `Authorization: Bearer`.
+	// Where the token is looked for, in order; the first source present in
+	// the request is the token. Default: the `_token` cookie (the one
+	// session_callback sets), then `Authorization: Bearer`.
 	TokenSources tokenverify.Sources `json:"token_sources,omitempty"`
 
 	logger  *zap.Logger
@@ -139,7 +142,7 @@ func (m *MatchAuthenticated) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 				m.TokenSources = append(m.TokenSources, src)
 			case "jwt", "introspect":
-				if err := m.Verifier.UnmarshalCaddyfile(d); err != nil {
+				if err := m.Verifier.UnmarshalCaddyfile(d.NewFromNextSegment()); err != nil {
 					return err
 				}
 			default:

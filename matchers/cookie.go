@@ -17,13 +17,14 @@ type MatchCookie []CookieRule
 
 // CookieRule is one cookie condition.
 type CookieRule struct {
-	// Name is the cookie name, matched exactly (cookie names are case
-	// sensitive).
+	// The cookie name, matched exactly (cookie names are case-sensitive).
+	// Required.
 	Name string `json:"name"`
 
-	// Value, when set, is a regular expression the cookie's value must match
-	// as a whole, as Next.js anchors `has` values (`^(?:value)$`). Without
-	// it, the cookie only has to be present (with any value, even empty).
+	// A regular expression the cookie's value must match as a whole, as
+	// Next.js anchors `has` values (`^(?:value)$`); lookarounds are
+	// supported, as in Next.js configs. Default: none, so the cookie only has to be present,
+	// with any value, even empty.
 	Value string `json:"value,omitempty"`
 
 	re *anchoredRegexp

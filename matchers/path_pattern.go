@@ -34,7 +34,8 @@ import (
 // Named parameters become placeholders: `{http.path_pattern.function}`;
 // unnamed `(regex)` groups are numbered: `{http.path_pattern.0}`.
 type MatchPathPattern struct {
-	// Patterns are the Next.js matcher patterns; each must start with `/`.
+	// The Next.js matcher patterns, each starting with `/`; the matcher
+	// matches when any of them does. Required.
 	Patterns []string `json:"patterns,omitempty"`
 
 	compiled []*Pattern

@@ -1,6 +1,3 @@
-// Package matchers holds caddy-bff's request matchers: Next.js-style path
-// patterns (`path_pattern`), cookies (`cookie`) and a verified session
-// (`authenticated`).
 package matchers
 
 //lint:file-ignore ST1005 pattern errors repeat path-to-regexp's messages, the wording Next.js users see for the same mistake

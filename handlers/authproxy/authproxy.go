@@ -21,8 +21,8 @@ import (
 	"github.com/caddy-bff/caddy-bff/internal/tokenverify"
 )
 
-// Default answers of auth_proxy. The 401 body is the one the seed's
-// proxy.ts returns, so clients written against it keep working.
+// Default answers of auth_proxy: the JSON bodies a Next.js proxy.ts
+// typically answers with, so clients written against one keep working.
 var (
 	defaultFailureBody     = json.RawMessage(`{"success":false,"message":"authentication failed"}`)
 	defaultForbiddenBody   = json.RawMessage(`{"success":false,"message":"forbidden"}`)
@@ -32,7 +32,7 @@ var (
 // Handler gates requests on a verified token, like a Next.js proxy.ts
 // (middleware.ts) that checks the session before letting a request reach
 // its route. A request without a valid token gets 401 with a JSON body (or a
-// redirect, see Redirect); a valid token that fails a claim requirement gets
+// redirect, see `redirect`); a valid token that fails a claim requirement gets
 // 403. A valid token lets the request through with its claims published as
 // `{http.auth.user.*}` placeholders (`{http.auth.user.id}` is `sub`) and,
 // optionally, as request headers to the upstream.
@@ -44,60 +44,57 @@ var (
 // answered here by default with 204 and nothing from the upstream: browsers
 // never send credentials on them, and an upstream that ignores the method
 // (php_fastcgi, respond, many Go handlers) would otherwise serve protected
-// content to anyone who adds the header. See Preflight.
+// content to anyone who adds the header. See `preflight`.
 type Handler struct {
-	// The verification block: `jwt` (local verification with a secret, PEM
-	// keys or a JWKS URL) or `introspect` (RFC 7662).
+	// The token verification: `jwt` (local verification with a secret, PEM
+	// keys or a JWKS URL) or `introspect` (an RFC 7662 endpoint), exactly
+	// one of them. Required.
 	tokenverify.Verifier
 
-	// TokenSources lists where the token is looked for, in order; the first
-	// one present is the token. Default: the `_token` cookie (the one
+	// Where the token is looked for, in order; the first source present in
+	// the request is the token. Default: the `_token` cookie (the one
 	// session_callback sets), then `Authorization: Bearer`.
 	TokenSources tokenverify.Sources `json:"token_sources,omitempty"`
 
-	// ForwardClaims sends claims to the upstream as request headers. Every
-	// header named here is deleted from the client's request first, on every
-	// request this handler sees, so a client can never supply it, even when
-	// the token lacks the claim or the request is refused.
+	// Claims sent to the upstream as request headers. Every header named
+	// here is first deleted from the client's request, on every request
+	// this handler sees, so a client can never supply it, even when the
+	// token lacks the claim or the request is refused. Default: none.
 	ForwardClaims []ForwardClaim `json:"forward_claims,omitempty"`
 
-	// Require lists claim requirements. A valid token that fails one is
-	// answered with 403.
-	Require []ClaimRequirement `json:"require,omitempty"`
+	// Claim values a valid token must have, every requirement at once; a
+	// token that fails one is answered 403. Default: none.
+	RequireClaims []ClaimRequirement `json:"require_claims,omitempty"`
 
-	// FailureBody is the JSON body of the 401 answer.
-	// Default: {"success":false,"message":"authentication failed"}.
+	// The JSON body of 401 answers.
+	// Default: `{"success":false,"message":"authentication failed"}`.
 	FailureBody json.RawMessage `json:"failure_body,omitempty"`
 
-	// ForbiddenBody is the JSON body of the 403 answer.
-	// Default: {"success":false,"message":"forbidden"}.
+	// The JSON body of 403 answers.
+	// Default: `{"success":false,"message":"forbidden"}`.
 	ForbiddenBody json.RawMessage `json:"forbidden_body,omitempty"`
 
-	// Realm is the realm of the `WWW-Authenticate: Bearer` challenge sent
-	// with 401 (and 403) answers when bearer tokens are accepted.
-	// Default: "caddy-bff".
+	// The realm of the `WWW-Authenticate: Bearer` challenge sent with 401
+	// and 403 answers when bearer tokens are accepted.
+	// Default: `caddy-bff`.
 	Realm string `json:"realm,omitempty"`
 
-	// Redirect, when set, answers unauthenticated requests with a redirect
-	// (NextResponse.redirect) instead of 401. 403 stays a JSON answer.
+	// Answers unauthenticated requests with a redirect, as
+	// NextResponse.redirect does, instead of 401; 403 stays a JSON answer.
+	// In the Caddyfile: `on_fail redirect`. Default: none (401 JSON).
 	Redirect *FailRedirect `json:"redirect,omitempty"`
 
-	// Preflight is what happens to a CORS preflight request (OPTIONS with
-	// Origin and Access-Control-Request-Method). "answer" (the default)
-	// answers it here with 204 No Content and no body; nothing reaches the
-	// upstream, and the response carries only the headers that handlers
-	// before auth_proxy set (a `header` directive with the
-	// Access-Control-Allow-* fields, say). "authenticate" treats it like any
-	// other request: it needs a valid token. "pass" lets it through to the
-	// upstream unauthenticated; use it only when the upstream answers
-	// OPTIONS itself and serves nothing protected to it, because anyone can
-	// send such a request with any path and query. Default: "answer".
+	// What happens to a CORS preflight request (OPTIONS with Origin and
+	// Access-Control-Request-Method). `answer` answers it here with 204 No
+	// Content and no body; nothing reaches the upstream, and the response
+	// carries only the headers that handlers before auth_proxy set (a
+	// `header` directive with the Access-Control-Allow-* fields, say).
+	// `authenticate` treats it like any other request: it needs a valid
+	// token. `pass` lets it through to the upstream unauthenticated; use it
+	// only when the upstream answers OPTIONS itself and serves nothing
+	// protected to it, because anyone can send such a request with any path
+	// and query. Default: `answer`.
 	Preflight string `json:"preflight,omitempty"`
-
-	// AuthenticatePreflight is the former spelling of
-	// `"preflight": "authenticate"`, kept so existing JSON configs load; it
-	// cannot be combined with another Preflight value. Default: false.
-	AuthenticatePreflight bool `json:"authenticate_preflight,omitempty"`
 
 	preflight    string
 	stripHeaders []string
@@ -108,18 +105,21 @@ type Handler struct {
 
 // ForwardClaim sends one claim upstream as a request header.
 type ForwardClaim struct {
-	// Claim is the claim name, such as `sub` or `email`.
+	// The claim name, such as `sub` or `email`. Required.
 	Claim string `json:"claim"`
-	// Header is the request header set to the claim's value.
+
+	// The request header set to the claim's value; a token without the
+	// claim leaves it unset. Required.
 	Header string `json:"header"`
 }
 
 // ClaimRequirement requires a claim to have one of the listed values. For
 // a list claim (such as `roles`), one of its items must be listed.
 type ClaimRequirement struct {
-	// Claim is the claim name.
+	// The claim name, such as `roles`. Required.
 	Claim string `json:"claim"`
-	// Values are the accepted values, compared as text.
+
+	// The accepted values, compared as text; at least one. Required.
 	Values []string `json:"values"`
 }
 
@@ -150,9 +150,6 @@ func (a *Handler) Provision(ctx caddy.Context) error {
 	a.preflight = a.Preflight
 	if a.preflight == "" {
 		a.preflight = PreflightAnswer
-		if a.AuthenticatePreflight {
-			a.preflight = PreflightAuthenticate
-		}
 	}
 	a.stripHeaders = a.stripHeaders[:0]
 	for _, fc := range a.ForwardClaims {
@@ -194,9 +191,6 @@ func (a *Handler) Validate() error {
 	default:
 		return fmt.Errorf("auth_proxy: preflight must be %q, %q or %q, got %q", PreflightAnswer, PreflightAuthenticate, PreflightPass, a.Preflight)
 	}
-	if a.AuthenticatePreflight && a.Preflight != "" && a.Preflight != PreflightAuthenticate {
-		return fmt.Errorf("auth_proxy: authenticate_preflight contradicts preflight %q", a.Preflight)
-	}
 	for _, body := range []json.RawMessage{a.FailureBody, a.ForbiddenBody} {
 		if body != nil && !json.Valid(body) {
 			return errors.New("auth_proxy: failure_body and forbidden_body must be valid JSON")
@@ -210,7 +204,7 @@ func (a *Handler) Validate() error {
 			return fmt.Errorf("auth_proxy: forward_claim needs a claim and a valid header name (got %q)", fc.Header)
 		}
 	}
-	for _, req := range a.Require {
+	for _, req := range a.RequireClaims {
 		if req.Claim == "" || len(req.Values) == 0 {
 			return errors.New("auth_proxy: require_claim needs a claim and at least one value")
 		}
@@ -253,7 +247,7 @@ func (a *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	tokenverify.SetPlaceholders(repl, claims)
 
-	for _, req := range a.Require {
+	for _, req := range a.RequireClaims {
 		if !req.satisfiedBy(claims[req.Claim]) {
 			a.logger.Debug("claim requirement failed", zap.String("claim", req.Claim))
 			if src.From == "bearer" {

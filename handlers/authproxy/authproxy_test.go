@@ -190,7 +190,7 @@ func TestAuthProxyDoesNotForwardHeaderBreakingClaims(t *testing.T) {
 }
 
 func TestAuthProxyRequireClaim(t *testing.T) {
-	a := provisionAuth(t, &Handler{Require: []ClaimRequirement{{Claim: "roles", Values: []string{"admin"}}}})
+	a := provisionAuth(t, &Handler{RequireClaims: []ClaimRequirement{{Claim: "roles", Values: []string{"admin"}}}})
 	r := httptest.NewRequest(http.MethodGet, "/admin", nil)
 	r.Header.Set("Authorization", "Bearer "+hs256(t, nil))
 	w, up, err := serveAuth(t, a, r)
@@ -252,13 +252,13 @@ func TestAuthProxyPreflightAnsweredAtEdge(t *testing.T) {
 }
 
 func TestAuthProxyPreflightAuthenticate(t *testing.T) {
-	a := provisionAuth(t, &Handler{AuthenticatePreflight: true})
+	a := provisionAuth(t, &Handler{Preflight: PreflightAuthenticate})
 	r := httptest.NewRequest(http.MethodOptions, "/api", nil)
 	r.Header.Set("Origin", "https://app.example")
 	r.Header.Set("Access-Control-Request-Method", "POST")
 	w, up, _ := serveAuth(t, a, r)
 	if up.called || w.Code != http.StatusUnauthorized {
-		t.Fatalf("preflight with authenticate_preflight: called %v status %d", up.called, w.Code)
+		t.Fatalf("preflight authenticate: called %v status %d", up.called, w.Code)
 	}
 }
 
@@ -310,13 +310,28 @@ func TestAuthProxyRedirect(t *testing.T) {
 	}
 }
 
+// TestFailRedirectKeepsConfig: provisioning adds the origin of an absolute
+// target to the policy it uses, never to the configured allowed_origins.
+func TestFailRedirectKeepsConfig(t *testing.T) {
+	f := &FailRedirect{To: "https://login.example/signin?next={http.request.uri}"}
+	if err := f.provision(); err != nil {
+		t.Fatal(err)
+	}
+	if f.AllowedOrigins != nil || f.Default != "" {
+		t.Fatalf("config changed: allowed_origins %v default %q", f.AllowedOrigins, f.Default)
+	}
+	if got := f.policy.DefaultTarget(); got != "https://login.example/signin" {
+		t.Fatalf("default target %q", got)
+	}
+}
+
 func TestAuthProxyValidate(t *testing.T) {
 	cases := map[string]*Handler{
 		"no verifier":   {},
 		"bad body":      {Verifier: tokenverify.Verifier{JWT: &tokenverify.JWT{Secret: authTestSecret}}, FailureBody: json.RawMessage(`{`)},
 		"bad realm":     {Verifier: tokenverify.Verifier{JWT: &tokenverify.JWT{Secret: authTestSecret}}, Realm: `a"b`},
 		"bad header":    {Verifier: tokenverify.Verifier{JWT: &tokenverify.JWT{Secret: authTestSecret}}, ForwardClaims: []ForwardClaim{{Claim: "sub", Header: "X User"}}},
-		"empty require": {Verifier: tokenverify.Verifier{JWT: &tokenverify.JWT{Secret: authTestSecret}}, Require: []ClaimRequirement{{Claim: "role"}}},
+		"empty require": {Verifier: tokenverify.Verifier{JWT: &tokenverify.JWT{Secret: authTestSecret}}, RequireClaims: []ClaimRequirement{{Claim: "role"}}},
 		"bad source":    {Verifier: tokenverify.Verifier{JWT: &tokenverify.JWT{Secret: authTestSecret}}, TokenSources: tokenverify.Sources{{From: "query"}}},
 	}
 	for name, a := range cases {

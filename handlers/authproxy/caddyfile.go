@@ -3,7 +3,6 @@ package authproxy
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -13,7 +12,6 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/headers"
 
 	"github.com/caddy-bff/caddy-bff/internal/httpsyntax"
-	"github.com/caddy-bff/caddy-bff/internal/redirect"
 	"github.com/caddy-bff/caddy-bff/internal/tokenverify"
 )
 
@@ -71,11 +69,16 @@ func ParseCaddyfile(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 //	    realm          <realm>
 //	    failure_body   <json>
 //	    forbidden_body <json>
-//	    on_fail        json | redirect <target> [<status>]
-//	    redirect_allowed_origins <origin...>
-//	    redirect_default <target>
+//	    on_fail        json | redirect <target> [<status>] {
+//	        allowed_origins <origin...>
+//	        default         <target>
+//	    }
 //	    preflight      answer | authenticate | pass
 //	}
+//
+// token_source, forward_claim and require_claim each add one entry to the
+// JSON list of the same name in the plural; on_fail redirect is the JSON
+// `redirect` object; every other option is named as its JSON key.
 func parseHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	a := new(Handler)
 	if err := a.UnmarshalCaddyfile(h.Dispenser); err != nil {
@@ -91,139 +94,122 @@ func (a *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
-	var allowed []string
-	var fallback string
 	for d.NextBlock(0) {
-		switch d.Val() {
-		case "token_source":
-			src, err := tokenverify.UnmarshalSource(d)
-			if err != nil {
-				return err
-			}
-			a.TokenSources = append(a.TokenSources, src)
-		case "jwt", "introspect":
-			if err := a.Verifier.UnmarshalCaddyfile(d); err != nil {
-				return err
-			}
-		case "forward_claim":
-			var fc ForwardClaim
-			if !d.Args(&fc.Claim, &fc.Header) || d.NextArg() {
-				return d.ArgErr()
-			}
-			if !httpsyntax.IsHeaderName(fc.Header) {
-				return d.Errf("forward_claim: invalid header name %q", fc.Header)
-			}
-			a.ForwardClaims = append(a.ForwardClaims, fc)
-		case "require_claim":
-			if !d.NextArg() {
-				return d.ArgErr()
-			}
-			req := ClaimRequirement{Claim: d.Val(), Values: d.RemainingArgs()}
-			if len(req.Values) == 0 {
-				return d.Errf("require_claim %s: at least one accepted value is required", req.Claim)
-			}
-			a.Require = append(a.Require, req)
-		case "realm":
-			if !d.Args(&a.Realm) || d.NextArg() {
-				return d.ArgErr()
-			}
-			if !validRealm(a.Realm) {
-				return d.Errf("realm %q: printable ASCII without quotes or backslashes", a.Realm)
-			}
-		case "failure_body", "forbidden_body":
-			name := d.Val()
-			var body string
-			if !d.Args(&body) || d.NextArg() {
-				return d.ArgErr()
-			}
-			if !json.Valid([]byte(body)) {
-				return d.Errf("%s must be valid JSON", name)
-			}
-			if name == "failure_body" {
-				a.FailureBody = json.RawMessage(body)
-			} else {
-				a.ForbiddenBody = json.RawMessage(body)
-			}
-		case "on_fail":
-			if !d.NextArg() {
-				return d.ArgErr()
-			}
-			switch d.Val() {
-			case "json":
-				a.Redirect = nil
-				if d.NextArg() {
-					return d.ArgErr()
-				}
-			case "redirect":
-				r := &FailRedirect{}
-				if !d.Args(&r.To) {
-					return d.Err("on_fail redirect needs a target, e.g. /login?next={http.request.uri}")
-				}
-				if d.NextArg() {
-					code, err := strconv.Atoi(d.Val())
-					if err != nil {
-						return d.Errf("on_fail redirect: bad status %q", d.Val())
-					}
-					r.Status = code
-				}
-				if d.NextArg() {
-					return d.ArgErr()
-				}
-				probe := *r
-				if err := probe.provision(); err != nil {
-					return d.Errf("on_fail redirect: %v", err)
-				}
-				a.Redirect = r
-			default:
-				return d.Errf("on_fail: expected json or redirect, got %q", d.Val())
-			}
-		case "redirect_allowed_origins":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				return d.ArgErr()
-			}
-			for _, o := range args {
-				if err := redirect.ValidateOrigin(o); err != nil {
-					return d.Errf("redirect_allowed_origins: %v", err)
-				}
-			}
-			allowed = append(allowed, args...)
-		case "redirect_default":
-			if !d.Args(&fallback) || d.NextArg() {
-				return d.ArgErr()
-			}
-		case "preflight":
-			if !d.NextArg() {
-				return d.ArgErr()
-			}
-			switch d.Val() {
-			case PreflightAnswer, PreflightAuthenticate, PreflightPass:
-				a.Preflight = d.Val()
-			default:
-				return d.Errf("preflight: expected answer, authenticate or pass, got %q", d.Val())
-			}
-			if d.NextArg() {
-				return d.ArgErr()
-			}
-		default:
-			return d.Errf("auth_proxy: unrecognized option %q", d.Val())
+		if err := a.unmarshalOption(d); err != nil {
+			return err
 		}
 	}
 	if !a.Verifier.Configured() {
 		return fmt.Errorf("auth_proxy: a jwt or introspect block is required, at %s:%d", d.File(), line)
 	}
-	if len(allowed) > 0 || fallback != "" {
-		if a.Redirect == nil {
-			return d.Err("auth_proxy: redirect_allowed_origins and redirect_default need on_fail redirect")
+	return nil
+}
+
+// unmarshalOption reads the option the dispenser is on.
+func (a *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
+	switch d.Val() {
+	case "token_source":
+		src, err := tokenverify.UnmarshalSource(d)
+		if err != nil {
+			return err
 		}
-		a.Redirect.Allowed = append(a.Redirect.Allowed, allowed...)
-		a.Redirect.Default = fallback
-		probe := FailRedirect{To: a.Redirect.To, Status: a.Redirect.Status}
-		probe.Allowed = append([]string(nil), a.Redirect.Allowed...)
-		probe.Default = fallback
-		if err := probe.provision(); err != nil {
-			return d.Errf("on_fail redirect: %v", err)
+		a.TokenSources = append(a.TokenSources, src)
+	case "jwt", "introspect":
+		return a.Verifier.UnmarshalCaddyfile(d.NewFromNextSegment())
+	case "forward_claim":
+		var fc ForwardClaim
+		if !d.Args(&fc.Claim, &fc.Header) || d.NextArg() {
+			return d.ArgErr()
 		}
+		if !httpsyntax.IsHeaderName(fc.Header) {
+			return d.Errf("forward_claim: invalid header name %q", fc.Header)
+		}
+		a.ForwardClaims = append(a.ForwardClaims, fc)
+	case "require_claim":
+		if !d.NextArg() {
+			return d.ArgErr()
+		}
+		req := ClaimRequirement{Claim: d.Val(), Values: d.RemainingArgs()}
+		if len(req.Values) == 0 {
+			return d.Errf("require_claim %s: at least one accepted value is required", req.Claim)
+		}
+		a.RequireClaims = append(a.RequireClaims, req)
+	case "realm":
+		if !d.Args(&a.Realm) || d.NextArg() {
+			return d.ArgErr()
+		}
+		if !validRealm(a.Realm) {
+			return d.Errf("realm %q: printable ASCII without quotes or backslashes", a.Realm)
+		}
+	case "failure_body":
+		return unmarshalJSONBody(d, &a.FailureBody)
+	case "forbidden_body":
+		return unmarshalJSONBody(d, &a.ForbiddenBody)
+	case "on_fail":
+		return a.unmarshalOnFail(d)
+	case "preflight":
+		return a.unmarshalPreflight(d)
+	default:
+		return d.Errf("auth_proxy: unrecognized option %q", d.Val())
+	}
+	return nil
+}
+
+// unmarshalJSONBody reads `failure_body` or `forbidden_body`.
+func unmarshalJSONBody(d *caddyfile.Dispenser, dst *json.RawMessage) error {
+	name := d.Val()
+	var body string
+	if !d.Args(&body) || d.NextArg() {
+		return d.ArgErr()
+	}
+	if !json.Valid([]byte(body)) {
+		return d.Errf("%s must be valid JSON", name)
+	}
+	*dst = json.RawMessage(body)
+	return nil
+}
+
+// unmarshalOnFail reads `on_fail json` or `on_fail redirect ...`, the
+// latter by FailRedirect.UnmarshalCaddyfile.
+func (a *Handler) unmarshalOnFail(d *caddyfile.Dispenser) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	mode := d.Val()
+	seg := d.NewFromNextSegment()
+	switch mode {
+	case "redirect":
+		r := new(FailRedirect)
+		if err := r.UnmarshalCaddyfile(seg); err != nil {
+			return err
+		}
+		a.Redirect = r
+		return nil
+	case "json":
+		seg.Next()
+		if seg.NextArg() || seg.NextBlock(0) {
+			return seg.ArgErr()
+		}
+		a.Redirect = nil
+		return nil
+	}
+	seg.Next()
+	return seg.Errf("on_fail: expected json or redirect, got %q", mode)
+}
+
+// unmarshalPreflight reads `preflight answer | authenticate | pass`.
+func (a *Handler) unmarshalPreflight(d *caddyfile.Dispenser) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	switch d.Val() {
+	case PreflightAnswer, PreflightAuthenticate, PreflightPass:
+		a.Preflight = d.Val()
+	default:
+		return d.Errf("preflight: expected answer, authenticate or pass, got %q", d.Val())
+	}
+	if d.NextArg() {
+		return d.ArgErr()
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -15,30 +16,36 @@ import (
 // FailRedirect sends unauthenticated requests to a login page, as a
 // proxy.ts does with `NextResponse.redirect(new URL('/login', request.url))`.
 type FailRedirect struct {
-	// To is the redirect target: a same-origin path such as
-	// `/login?next={http.request.uri}`, or an absolute URL. Placeholders in
-	// query values are replaced per request and URL-encoded, so the current
-	// URI can travel in a `next` parameter. The final target is checked by
-	// the open-redirect policy; a refused target falls back to Default.
+	// The redirect target: a same-origin path such as
+	// `/login?next={http.request.uri}`, or an absolute URL with a fixed
+	// host. Placeholders in query values are replaced per request and
+	// URL-encoded, so the current URI can travel in a `next` parameter. The
+	// final target must be a safe one (a same-origin path, or a URL on the
+	// origin of `to` or on one of `allowed_origins`); a refused one falls
+	// back to `default`. Required.
 	To string `json:"to"`
 
-	// Status is the redirect status. Default: 307, as NextResponse.redirect.
-	// 302, 303 and 308 are accepted too.
+	// The redirect status: 302, 303, 307 or 308. Default: 307, as
+	// NextResponse.redirect.
 	Status int `json:"status,omitempty"`
 
-	// Policy holds the origins absolute targets may use ("allowed"; the
-	// origin of an absolute To is added automatically) and the fallback
-	// target ("default"; by default the path of To without its query).
+	// The origins the final target may point to besides the origin of an
+	// absolute `to`, which is always allowed (`allowed_origins`), and where
+	// to go when the final target is refused (`default`, by default `to`
+	// without its query, when that holds no placeholder, else `/`).
 	redirect.Policy
 
-	base  string
-	query []queryParam
+	base   string
+	query  []queryParam
+	policy redirect.Policy
 }
 
 type queryParam struct {
 	key, value string
 }
 
+// provision checks the settings and prepares the target and the policy,
+// leaving the configured fields as they are.
 func (f *FailRedirect) provision() error {
 	if f.To == "" {
 		return errors.New("on_fail redirect needs a target")
@@ -64,6 +71,7 @@ func (f *FailRedirect) provision() error {
 			f.query = append(f.query, queryParam{k, v})
 		}
 	}
+	f.policy = redirect.Policy{AllowedOrigins: slices.Clone(f.AllowedOrigins), Default: f.Default}
 	if !strings.HasPrefix(base, "/") {
 		u, err := url.Parse(base)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Contains(u.Host, "{") {
@@ -73,12 +81,12 @@ func (f *FailRedirect) provision() error {
 		if err := redirect.ValidateOrigin(origin); err != nil {
 			return err
 		}
-		f.Policy.Allowed = append(f.Policy.Allowed, origin)
+		f.policy.AllowedOrigins = append(f.policy.AllowedOrigins, origin)
 	}
-	if f.Policy.Default == "" && !strings.Contains(base, "{") {
-		f.Policy.Default = base
+	if f.policy.Default == "" && !strings.Contains(base, "{") {
+		f.policy.Default = base
 	}
-	return f.Policy.Provision()
+	return f.policy.Provision()
 }
 
 // serve answers with the redirect.
@@ -102,7 +110,7 @@ func (f *FailRedirect) serve(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	target, _ := f.Policy.Resolve(r, b.String())
+	target, _ := f.policy.Resolve(r, b.String())
 	w.Header().Set("Location", target)
 	w.WriteHeader(f.Status)
 	return nil

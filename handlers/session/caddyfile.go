@@ -12,31 +12,33 @@ import (
 
 	"github.com/caddy-bff/caddy-bff/internal/httpsyntax"
 	"github.com/caddy-bff/caddy-bff/internal/redirect"
-	"github.com/caddy-bff/caddy-bff/internal/tokenverify"
 )
 
 // ParseCallbackCaddyfile parses the session_callback directive:
 //
 //	session_callback [<matcher>] {
-//		token_param         <name>             # default session_token
-//		max_token_length    <bytes>            # default 4000
-//		cookie_name         <name>             # default _token
-//		cookie_path         <path>             # default /
-//		cookie_domain       <domain>           # default: none (host-only)
-//		max_age             <duration>         # default: session cookie
-//		same_site           lax|strict|none    # default lax
-//		http_only           on|off             # default on
-//		secure              on|off [insecure]  # default on; off = localhost only, unless insecure
-//		host_prefix                            # __Host- name; forbids cookie_domain
-//		state_cookie        <name>             # turns on the login-CSRF state check
-//		state_param         <name>             # default state
-//		redirect_param      <name>             # default redirect_url
-//		redirect_status     302|303|307        # default 307
-//		default_redirect    <target>           # default /
-//		allowed_redirects   <origin...>        # https://app.example.com, https://*.example.com
-//		on_invalid_redirect default|reject     # default default
-//		jwt { ... }                            # or: introspect <url> { ... }; see internal/tokenverify
+//		token_param              <name>             # default session_token
+//		max_token_length         <bytes>            # default 4000
+//		cookie_name              <name>             # default _token
+//		cookie_path              <path>             # default /
+//		cookie_domain            <domain>           # default: none (host-only)
+//		cookie_max_age           <duration>         # default: session cookie
+//		cookie_same_site         lax|strict|none    # default lax
+//		cookie_http_only         on|off             # default on
+//		cookie_secure            on|off [insecure]  # default on; off = localhost only, unless insecure
+//		cookie_host_prefix                          # __Host- name; forbids cookie_domain
+//		state_cookie_name        <name>             # turns on the login-CSRF state check
+//		state_param              <name>             # default state
+//		redirect_param           <name>             # default redirect_url
+//		redirect_status          302|303|307        # default 307
+//		redirect_default         <target>           # default /
+//		redirect_allowed_origins <origin...>        # https://app.example.com, https://*.example.com
+//		redirect_on_invalid      default|reject     # default default
+//		jwt { ... }                                 # or: introspect <url> { ... }, as in auth_proxy
 //	}
+//
+// Each option is named as its JSON key, with the `cookie_` or `redirect_`
+// prefix for the keys of the `cookie` and `redirect` objects.
 func ParseCallbackCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	var sc Callback
 	err := sc.UnmarshalCaddyfile(h.Dispenser)
@@ -46,20 +48,20 @@ func ParseCallbackCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler
 // ParseLogoutCaddyfile parses the session_logout directive:
 //
 //	session_logout [<matcher>] {
-//		cookie_name         <name>             # default _token
-//		cookie_path         <path>             # default /
-//		cookie_domain       <domain>
-//		same_site           lax|strict|none    # default lax
-//		http_only           on|off             # default on
-//		secure              on|off [insecure]  # default on
-//		host_prefix
-//		methods             <method...>        # default GET POST
-//		allow_cross_site                       # serve Sec-Fetch-Site: cross-site requests
-//		redirect_param      <name>             # default redirect_url
-//		redirect_status     302|303|307        # default 303
-//		default_redirect    <target>           # default /
-//		allowed_redirects   <origin...>
-//		on_invalid_redirect default|reject
+//		cookie_name              <name>             # default _token
+//		cookie_path              <path>             # default /
+//		cookie_domain            <domain>
+//		cookie_same_site         lax|strict|none    # default lax
+//		cookie_http_only         on|off             # default on
+//		cookie_secure            on|off [insecure]  # default on
+//		cookie_host_prefix
+//		methods                  <method...>        # default GET POST
+//		allow_cross_site                            # serve Sec-Fetch-Site: cross-site requests
+//		redirect_param           <name>             # default redirect_url
+//		redirect_status          302|303|307        # default 303
+//		redirect_default         <target>           # default /
+//		redirect_allowed_origins <origin...>
+//		redirect_on_invalid      default|reject
 //	}
 func ParseLogoutCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	var sl Logout
@@ -98,21 +100,21 @@ func (h *Callback) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if h.MaxTokenLength, err = p.positiveInt(); err != nil {
 				return err
 			}
-		case "max_age":
+		case "cookie_max_age":
 			arg, err := p.oneArg()
 			if err != nil {
 				return err
 			}
 			dur, err := caddy.ParseDuration(arg)
 			if err != nil {
-				return d.Errf("max_age %q: %v", arg, err)
+				return d.Errf("cookie_max_age %q: %v", arg, err)
 			}
 			if dur < 0 || dur > maxCookieAge {
-				return d.Errf("max_age %s: must be between 0 (a session cookie) and 400 days", arg)
+				return d.Errf("cookie_max_age %s: must be between 0 (a session cookie) and 400 days", arg)
 			}
 			h.Cookie.MaxAge = caddy.Duration(dur)
-		case "state_cookie":
-			if h.StateCookie, err = p.oneArg(); err != nil {
+		case "state_cookie_name":
+			if h.StateCookieName, err = p.oneArg(); err != nil {
 				return err
 			}
 		case "state_param":
@@ -120,13 +122,7 @@ func (h *Callback) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		case "jwt", "introspect":
-			if p.seen["jwt"] && p.seen["introspect"] {
-				return d.Errf("configure either jwt or introspect, not both")
-			}
-			if h.Verify == nil {
-				h.Verify = new(tokenverify.Verifier)
-			}
-			if err := h.Verify.UnmarshalCaddyfile(d); err != nil {
+			if err := h.Verifier.UnmarshalCaddyfile(d.NewFromNextSegment()); err != nil {
 				return err
 			}
 		default:
@@ -203,8 +199,9 @@ func (h *Logout) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 type sessionBlockParser struct {
 	d    *caddyfile.Dispenser
 	seen map[string]bool
-	// defaultFile and defaultLine locate default_redirect, which is
-	// checked against the allowlist once the whole block is read.
+	// defaultFile and defaultLine locate redirect_default, which is
+	// checked against redirect_allowed_origins once the whole block is
+	// read.
 	defaultFile string
 	defaultLine int
 }
@@ -213,11 +210,11 @@ func newSessionBlockParser(d *caddyfile.Dispenser) *sessionBlockParser {
 	return &sessionBlockParser{d: d, seen: map[string]bool{}}
 }
 
-// once refuses a subdirective given twice (allowed_redirects excepted,
-// which accumulates), since silently keeping one of two values hides
-// mistakes.
+// once refuses a subdirective given twice (redirect_allowed_origins
+// excepted, which accumulates), since silently keeping one of two values
+// hides mistakes.
 func (p *sessionBlockParser) once(name string) error {
-	if name == "allowed_redirects" {
+	if name == "redirect_allowed_origins" {
 		return nil
 	}
 	if p.seen[name] {
@@ -229,7 +226,7 @@ func (p *sessionBlockParser) once(name string) error {
 
 // common parses the subdirectives shared by session_callback and
 // session_logout: the cookie's description and the redirect rules.
-func (p *sessionBlockParser) common(name string, c *SessionCookie, r *SessionRedirect) (bool, error) {
+func (p *sessionBlockParser) common(name string, c *Cookie, r *Redirect) (bool, error) {
 	d := p.d
 	var err error
 	switch name {
@@ -248,19 +245,19 @@ func (p *sessionBlockParser) common(name string, c *SessionCookie, r *SessionRed
 		if err == nil && !validCookieDomain(strings.ToLower(c.Domain)) {
 			err = d.Errf("cookie_domain %q: must be a host name", c.Domain)
 		}
-	case "same_site":
+	case "cookie_same_site":
 		c.SameSite, err = p.oneArg()
 		if err == nil {
 			c.SameSite = strings.ToLower(c.SameSite)
 			if c.SameSite != "lax" && c.SameSite != "strict" && c.SameSite != "none" {
-				err = d.Errf("same_site %q: must be lax, strict or none", c.SameSite)
+				err = d.Errf("cookie_same_site %q: must be lax, strict or none", c.SameSite)
 			}
 		}
-	case "http_only":
+	case "cookie_http_only":
 		var on bool
 		on, err = p.onOff()
 		c.HTTPOnly = &on
-	case "secure":
+	case "cookie_secure":
 		args := d.RemainingArgs()
 		switch {
 		case len(args) == 1 && args[0] == "on":
@@ -271,9 +268,9 @@ func (p *sessionBlockParser) common(name string, c *SessionCookie, r *SessionRed
 			c.Secure = new(false)
 			c.Insecure = true
 		default:
-			err = d.Errf("secure: expected 'on', 'off' or 'off insecure'")
+			err = d.Errf("cookie_secure: expected 'on', 'off' or 'off insecure'")
 		}
-	case "host_prefix":
+	case "cookie_host_prefix":
 		if d.NextArg() {
 			err = d.ArgErr()
 		}
@@ -288,24 +285,24 @@ func (p *sessionBlockParser) common(name string, c *SessionCookie, r *SessionRed
 				err = d.Errf("redirect_status %d: must be 302, 303 or 307", n)
 			}
 		}
-	case "default_redirect":
+	case "redirect_default":
 		r.Default, err = p.oneArg()
 		p.defaultFile, p.defaultLine = d.File(), d.Line()
-	case "allowed_redirects":
+	case "redirect_allowed_origins":
 		args := d.RemainingArgs()
 		if len(args) == 0 {
 			return true, d.ArgErr()
 		}
 		for _, a := range args {
 			if e := redirect.ValidateOrigin(a); e != nil {
-				return true, d.Errf("allowed_redirects: %v", e)
+				return true, d.Errf("redirect_allowed_origins: %v", e)
 			}
 		}
-		r.Allowed = append(r.Allowed, args...)
-	case "on_invalid_redirect":
+		r.AllowedOrigins = append(r.AllowedOrigins, args...)
+	case "redirect_on_invalid":
 		r.OnInvalid, err = p.oneArg()
 		if err == nil && r.OnInvalid != OnInvalidDefault && r.OnInvalid != OnInvalidReject {
-			err = d.Errf("on_invalid_redirect %q: must be %q or %q", r.OnInvalid, OnInvalidDefault, OnInvalidReject)
+			err = d.Errf("redirect_on_invalid %q: must be %q or %q", r.OnInvalid, OnInvalidDefault, OnInvalidReject)
 		}
 	default:
 		return false, nil
@@ -313,15 +310,16 @@ func (p *sessionBlockParser) common(name string, c *SessionCookie, r *SessionRed
 	return true, err
 }
 
-// checkDefault checks default_redirect against the allowlist, which is only
-// complete at the end of the block, and reports it on its own line.
-func (p *sessionBlockParser) checkDefault(r *SessionRedirect) error {
+// checkDefault checks redirect_default against redirect_allowed_origins,
+// which is only complete at the end of the block, and reports it on its own
+// line.
+func (p *sessionBlockParser) checkDefault(r *Redirect) error {
 	if r.Default == "" {
 		return nil
 	}
-	probe := redirect.Policy{Allowed: r.Allowed, Default: r.Default}
+	probe := redirect.Policy{AllowedOrigins: r.AllowedOrigins, Default: r.Default}
 	if err := probe.Provision(); err != nil {
-		return fmt.Errorf("default_redirect: %v, at %s:%d", err, p.defaultFile, p.defaultLine)
+		return fmt.Errorf("redirect_default: %v, at %s:%d", err, p.defaultFile, p.defaultLine)
 	}
 	return nil
 }

@@ -1,7 +1,7 @@
-// Package session holds the session handlers: `session_callback` (module
-// http.handlers.session_callback), which finishes a third-party login,
-// sets the session cookie and redirects safely, and `session_logout`
-// (http.handlers.session_logout), which expires it.
+// Package session holds the session HTTP handlers: `session_callback`
+// (module http.handlers.session_callback), which finishes a third-party
+// login, sets the session cookie and redirects safely, and `session_logout`
+// (http.handlers.session_logout), which expires the cookie.
 package session
 
 import (
@@ -39,50 +39,49 @@ const defaultMaxTokenLength = 4000
 //     that verifies;
 //   - with a state cookie configured, the `state` parameter must equal it
 //     (login CSRF protection), and the state cookie is expired once used;
-//   - the redirect target must be a same-origin path or on an allowed origin
-//     (internal/redirect); anything else goes to the default target or is
-//     rejected with 400;
+//   - the redirect target must be a same-origin path or a URL on the
+//     request's own origin or an allowed one; anything else goes to the
+//     default target or is rejected with 400;
 //   - every answer carries `Cache-Control: no-store` and
 //     `Referrer-Policy: no-referrer`, since the token travelled in the URL.
 //
 // The handler answers every request it gets (GET and HEAD; OPTIONS 204;
 // other methods 405) and never calls the next handler.
 type Callback struct {
-	// TokenParam is the query parameter holding the session token.
-	// Default: "session_token".
+	// The query parameter holding the session token.
+	// Default: `session_token`.
 	TokenParam string `json:"token_param,omitempty"`
 
-	// MaxTokenLength is the longest token accepted, in bytes; longer ones
-	// are answered with 400. Default: 4000. The cookie name and the token
-	// together may not exceed the 4096 bytes browsers guarantee to keep.
+	// The longest token accepted, in bytes; a longer one is answered with
+	// 400. The cookie name and the token together may not exceed the 4096
+	// bytes browsers guarantee to keep. Default: 4000.
 	MaxTokenLength int `json:"max_token_length,omitempty"`
 
-	// Cookie describes the session cookie that receives the token.
-	Cookie SessionCookie `json:"cookie,omitzero"`
+	// The session cookie that receives the token.
+	Cookie Cookie `json:"cookie,omitzero"`
 
-	// Redirect says where the browser goes once the cookie is set (status
-	// default 307).
-	Redirect SessionRedirect `json:"redirect,omitzero"`
+	// Where the browser goes once the cookie is set.
+	Redirect Redirect `json:"redirect,omitzero"`
 
-	// StateCookie, when set, turns on the login-CSRF check: the callback
-	// must carry a StateParam query parameter equal to the value of this
-	// cookie (which the app set when it started the login), or it is
-	// answered 403. The state cookie is expired (Path=/) once used, so a
-	// state works once.
-	StateCookie string `json:"state_cookie,omitempty"`
+	// The name of the login state cookie, which turns on the login-CSRF
+	// check: the callback must carry a `state_param` query parameter equal
+	// to the value of this cookie (which the app set when it started the
+	// login), or it is answered 403. The state cookie is expired (Path=/)
+	// once used, so a state works once. Default: none (no check).
+	StateCookieName string `json:"state_cookie_name,omitempty"`
 
-	// StateParam is the query parameter holding the state. Default: "state".
-	// Used only with StateCookie.
+	// The query parameter holding the login state; used only with
+	// `state_cookie_name`. Default: `state`.
 	StateParam string `json:"state_param,omitempty"`
 
-	// Verify, when set, verifies the token before it becomes a session, with
-	// the same verification block as auth_proxy: a JWT checked locally
-	// ("jwt": HMAC secret, PEM keys or JWKS) or a token checked by an OAuth
-	// 2.0 introspection endpoint ("introspect"). A token that fails is
-	// answered 401 and no cookie is set; when the verification backend
-	// cannot be reached the answer is 503. When the verified token carries
-	// an `exp` claim, the cookie never outlives it.
-	Verify *tokenverify.Verifier `json:"verify,omitempty"`
+	// The token verification, optional: `jwt` (local verification with a
+	// secret, PEM keys or a JWKS URL) or `introspect` (an RFC 7662
+	// endpoint), as in auth_proxy. With it, a token that fails is answered
+	// 401 and no cookie is set; when the verification backend cannot be
+	// reached the answer is 503; and when the verified token carries an
+	// `exp` claim, the cookie never outlives it. Default: none (any token
+	// of cookie characters is accepted).
+	tokenverify.Verifier
 
 	methods methods.Set
 	logger  *zap.Logger
@@ -103,8 +102,8 @@ func (h *Callback) Provision(ctx caddy.Context) error {
 	if err := h.setup(); err != nil {
 		return err
 	}
-	if h.Verify != nil {
-		if err := h.Verify.Provision(ctx); err != nil {
+	if h.Verifier.Configured() {
+		if err := h.Verifier.Provision(ctx); err != nil {
 			return fmt.Errorf("session token verification: %w", err)
 		}
 	}
@@ -132,7 +131,7 @@ func (h *Callback) setup() error {
 	if h.MaxTokenLength == 0 {
 		h.MaxTokenLength = defaultMaxTokenLength
 	}
-	if h.StateCookie != "" && h.StateParam == "" {
+	if h.StateCookieName != "" && h.StateParam == "" {
 		h.StateParam = "state"
 	}
 	if err := h.Cookie.provision(); err != nil {
@@ -157,12 +156,12 @@ func (h *Callback) Validate() error {
 	if h.TokenParam == h.Redirect.Param {
 		return fmt.Errorf("token and redirect parameters must differ (both %q)", h.TokenParam)
 	}
-	if h.StateCookie != "" {
-		if !httpsyntax.IsToken(h.StateCookie) {
-			return fmt.Errorf("state cookie name %q: only letters, digits and !#$%%&'*+-.^_`|~ are allowed", h.StateCookie)
+	if h.StateCookieName != "" {
+		if !httpsyntax.IsToken(h.StateCookieName) {
+			return fmt.Errorf("state cookie name %q: only letters, digits and !#$%%&'*+-.^_`|~ are allowed", h.StateCookieName)
 		}
-		if h.StateCookie == h.Cookie.Name {
-			return fmt.Errorf("the state cookie and the session cookie must differ (both %q)", h.StateCookie)
+		if h.StateCookieName == h.Cookie.Name {
+			return fmt.Errorf("the state cookie and the session cookie must differ (both %q)", h.StateCookieName)
 		}
 		if !isQueryName(h.StateParam) || h.StateParam == h.TokenParam || h.StateParam == h.Redirect.Param {
 			return fmt.Errorf("state parameter name %q: must be a valid name, different from the token and redirect parameters", h.StateParam)
@@ -197,14 +196,14 @@ func (h *Callback) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp
 	}
 	token := tokens[0]
 
-	if h.StateCookie != "" {
+	if h.StateCookieName != "" {
 		if !h.stateMatches(r, query[h.StateParam]) {
 			return jsonreply.Failf(w, r, http.StatusForbidden,
 				"the "+h.StateParam+" query parameter does not match the login state cookie")
 		}
 	}
 
-	maxAge, err := h.verify(r, token)
+	maxAge, err := h.verifyToken(r, token)
 	if err != nil {
 		// The error's reason never holds the token, so it may be logged.
 		h.logger.Debug("session token refused", zap.Error(err))
@@ -221,12 +220,12 @@ func (h *Callback) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp
 	}
 
 	http.SetCookie(w, h.Cookie.cookie(r, token, maxAge))
-	if h.StateCookie != "" {
+	if h.StateCookieName != "" {
 		// A prefixed name is only honoured by browsers with Secure, for
 		// removal as well.
-		prefixed := strings.HasPrefix(h.StateCookie, hostPrefix) || strings.HasPrefix(h.StateCookie, securePrefix)
+		prefixed := strings.HasPrefix(h.StateCookieName, hostPrefix) || strings.HasPrefix(h.StateCookieName, securePrefix)
 		http.SetCookie(w, &http.Cookie{
-			Name: h.StateCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
+			Name: h.StateCookieName, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
 			Secure: prefixed || h.Cookie.secureFor(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		})
 	}
@@ -245,23 +244,23 @@ func (h *Callback) stateMatches(r *http.Request, params []string) bool {
 	if len(params) != 1 || params[0] == "" {
 		return false
 	}
-	cookies := r.CookiesNamed(h.StateCookie)
+	cookies := r.CookiesNamed(h.StateCookieName)
 	if len(cookies) != 1 || cookies[0].Value == "" {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(params[0]), []byte(cookies[0].Value)) == 1
 }
 
-// verify checks the token beyond its syntax, when verification is
+// verifyToken checks the token beyond its syntax, when verification is
 // configured, and returns the cookie's Max-Age in seconds (0 for a session
 // cookie): the configured max_age, shortened to the token's remaining life
 // when it has an `exp` claim.
-func (h *Callback) verify(r *http.Request, token string) (int, error) {
+func (h *Callback) verifyToken(r *http.Request, token string) (int, error) {
 	maxAge := int(time.Duration(h.Cookie.MaxAge) / time.Second)
-	if h.Verify == nil {
+	if !h.Verifier.Configured() {
 		return maxAge, nil
 	}
-	claims, err := h.Verify.Verify(r.Context(), token)
+	claims, err := h.Verifier.Verify(r.Context(), token)
 	if err != nil {
 		return 0, err
 	}

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caddy-bff/caddy-bff/internal/httpsyntax"
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-bff/caddy-bff/internal/httpsyntax"
+	"github.com/caddy-bff/caddy-bff/internal/tokenverify"
 )
 
 // hostPrefix is the cookie-name prefix browsers accept only for cookies
@@ -28,61 +30,62 @@ const maxCookieAge = 400 * 24 * time.Hour
 // together (RFC 6265 section 6.1); larger cookies may be dropped silently.
 const maxCookieBytes = 4096
 
-// SessionCookie describes the session cookie that session_callback sets and
+// Cookie describes the session cookie that session_callback sets and
 // session_logout expires. Both must describe the same cookie (name, path and
-// domain) for the logout to remove what the callback set.
-type SessionCookie struct {
-	// Name is the cookie's name. With HostPrefix it gets the "__Host-"
-	// prefix. Default: "_token".
+// domain) for the logout to remove what the callback set. In the Caddyfile
+// each field is an option of the handler's block named `cookie_` and the
+// field's JSON key: `cookie_name`, `cookie_max_age`, and so on.
+type Cookie struct {
+	// The cookie's name. With `host_prefix` it gets the `__Host-` prefix.
+	// Default: `_token` (the cookie auth_proxy and the authenticated matcher
+	// read by default).
 	Name string `json:"name,omitempty"`
 
-	// Path is the cookie's Path attribute. Default: "/".
+	// The cookie's Path attribute. Default: `/`.
 	Path string `json:"path,omitempty"`
 
-	// Domain is the cookie's Domain attribute, which shares the cookie with
-	// subdomains. Default: none, so the cookie goes back only to the host
-	// that set it. Forbidden with HostPrefix.
+	// The cookie's Domain attribute, which shares the cookie with
+	// subdomains. Forbidden with `host_prefix`. Default: none, so the cookie
+	// goes back only to the host that set it.
 	Domain string `json:"domain,omitempty"`
 
-	// MaxAge is how long the browser keeps the cookie. Zero makes a session
-	// cookie, dropped when the browser closes (when the token is a verified
-	// JWT with an `exp` claim, the cookie lives until that instead). At most
-	// 400 days.
+	// How long the browser keeps the cookie, at most 400 days
+	// (session_callback only). When the token is a verified JWT with an
+	// `exp` claim, the cookie never outlives it. Default: `0s`, a session
+	// cookie, dropped when the browser closes (or at the token's `exp`).
 	MaxAge caddy.Duration `json:"max_age,omitempty"`
 
-	// SameSite is the cookie's SameSite attribute: "lax" (default),
-	// "strict" or "none". "none" requires Secure.
+	// The cookie's SameSite attribute: `lax`, `strict` or `none`; `none`
+	// requires `secure`. Default: `lax`.
 	SameSite string `json:"same_site,omitempty"`
 
-	// HTTPOnly keeps the cookie away from scripts (document.cookie).
-	// Default: true.
+	// Keeps the cookie away from scripts (document.cookie). Default: true.
 	HTTPOnly *bool `json:"http_only,omitempty"`
 
-	// Secure restricts the cookie to HTTPS. Default: true. Setting it to
-	// false drops the attribute only on requests to a loopback host
-	// (localhost, *.localhost, 127.0.0.0/8, ::1), where browsers treat
-	// plain HTTP as secure anyway; elsewhere the cookie stays Secure unless
-	// Insecure is set too.
+	// Restricts the cookie to HTTPS. Set to false, the attribute is dropped
+	// only on requests to a loopback host (localhost, *.localhost,
+	// 127.0.0.0/8, ::1), where browsers treat plain HTTP as secure anyway;
+	// elsewhere the cookie stays Secure unless `insecure` is set too.
+	// Default: true.
 	Secure *bool `json:"secure,omitempty"`
 
-	// Insecure, together with Secure set to false, drops the Secure
-	// attribute for every host, sending the session over plain HTTP. It
-	// exists for test setups on non-loopback names; never use it in
-	// production.
+	// With `secure` false, drops the Secure attribute for every host,
+	// sending the session over plain HTTP. It exists for test setups on
+	// non-loopback names; never use it in production. Default: false.
 	Insecure bool `json:"insecure,omitempty"`
 
-	// HostPrefix gives the cookie the "__Host-" name prefix, which browsers
-	// accept only with Secure, Path=/ and no Domain: the strongest binding
-	// of a cookie to its origin.
+	// Gives the cookie the `__Host-` name prefix, which browsers accept only
+	// with Secure, Path=/ and no Domain: the strongest binding of a cookie
+	// to its origin. Default: false.
 	HostPrefix bool `json:"host_prefix,omitempty"`
 
 	sameSite http.SameSite
 }
 
 // provision fills in defaults and checks the description.
-func (c *SessionCookie) provision() error {
+func (c *Cookie) provision() error {
 	if c.Name == "" {
-		c.Name = "_token"
+		c.Name = tokenverify.DefaultCookie
 	}
 	if c.HostPrefix && !strings.HasPrefix(c.Name, hostPrefix) {
 		c.Name = hostPrefix + c.Name
@@ -112,7 +115,7 @@ func (c *SessionCookie) provision() error {
 
 // validate refuses cookies browsers would reject or that would weaken the
 // session, with a message naming the setting to change.
-func (c *SessionCookie) validate() error {
+func (c *Cookie) validate() error {
 	if !httpsyntax.IsToken(c.Name) {
 		return fmt.Errorf("cookie name %q: only letters, digits and !#$%%&'*+-.^_`|~ are allowed", c.Name)
 	}
@@ -149,7 +152,7 @@ func (c *SessionCookie) validate() error {
 }
 
 // secureFor reports whether the cookie sent in answer to r carries Secure.
-func (c *SessionCookie) secureFor(r *http.Request) bool {
+func (c *Cookie) secureFor(r *http.Request) bool {
 	if *c.Secure || c.Insecure {
 		return *c.Secure
 	}
@@ -158,7 +161,7 @@ func (c *SessionCookie) secureFor(r *http.Request) bool {
 
 // cookie returns the Set-Cookie value carrying value for r; maxAge is the
 // lifetime in seconds (0: a session cookie).
-func (c *SessionCookie) cookie(r *http.Request, value string, maxAge int) *http.Cookie {
+func (c *Cookie) cookie(r *http.Request, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{
 		Name:     c.Name,
 		Value:    value,
@@ -174,7 +177,7 @@ func (c *SessionCookie) cookie(r *http.Request, value string, maxAge int) *http.
 // expired returns the Set-Cookie value that removes the cookie: same name,
 // path and domain (how browsers identify a cookie), an empty value, Max-Age=0
 // and an Expires in the past for older clients.
-func (c *SessionCookie) expired(r *http.Request) *http.Cookie {
+func (c *Cookie) expired(r *http.Request) *http.Cookie {
 	ck := c.cookie(r, "", -1)
 	ck.Expires = time.Unix(0, 0)
 	return ck

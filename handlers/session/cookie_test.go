@@ -34,35 +34,35 @@ func TestIsLoopbackHost(t *testing.T) {
 	}
 }
 
-func TestSessionCookieProvision(t *testing.T) {
-	var c SessionCookie
+func TestCookieProvision(t *testing.T) {
+	var c Cookie
 	if err := c.provision(); err != nil {
 		t.Fatal(err)
 	}
 	if c.Name != "_token" || c.Path != "/" || !*c.HTTPOnly || !*c.Secure {
 		t.Fatalf("defaults: %+v", c)
 	}
-	hp := SessionCookie{Name: "sid", HostPrefix: true}
+	hp := Cookie{Name: "sid", HostPrefix: true}
 	if err := hp.provision(); err != nil || hp.Name != "__Host-sid" {
 		t.Fatalf("host_prefix: name %q, err %v", hp.Name, err)
 	}
 	off := false
 	bad := []struct {
-		c    SessionCookie
+		c    Cookie
 		want string
 	}{
-		{SessionCookie{HostPrefix: true, Domain: "example.com"}, "forbids a domain"},
-		{SessionCookie{Name: "__Host-x", Path: "/a"}, "requires path /"},
-		{SessionCookie{Name: "__Secure-x", Secure: &off}, "__Secure- prefix requires secure"},
-		{SessionCookie{SameSite: "none", Secure: &off}, "same_site none requires secure"},
-		{SessionCookie{SameSite: "sometimes"}, "must be lax, strict or none"},
-		{SessionCookie{Insecure: true}, "only with secure off"},
-		{SessionCookie{Name: "a b"}, "cookie name"},
-		{SessionCookie{Path: "nope"}, "must start with /"},
-		{SessionCookie{Path: "/a;Secure"}, "must start with /"},
-		{SessionCookie{Domain: "exa_mple.com"}, "must be a host name"},
-		{SessionCookie{MaxAge: caddy.Duration(401 * 24 * time.Hour)}, "400 days"},
-		{SessionCookie{MaxAge: caddy.Duration(-time.Second)}, "400 days"},
+		{Cookie{HostPrefix: true, Domain: "example.com"}, "forbids a domain"},
+		{Cookie{Name: "__Host-x", Path: "/a"}, "requires path /"},
+		{Cookie{Name: "__Secure-x", Secure: &off}, "__Secure- prefix requires secure"},
+		{Cookie{SameSite: "none", Secure: &off}, "same_site none requires secure"},
+		{Cookie{SameSite: "sometimes"}, "must be lax, strict or none"},
+		{Cookie{Insecure: true}, "only with secure off"},
+		{Cookie{Name: "a b"}, "cookie name"},
+		{Cookie{Path: "nope"}, "must start with /"},
+		{Cookie{Path: "/a;Secure"}, "must start with /"},
+		{Cookie{Domain: "exa_mple.com"}, "must be a host name"},
+		{Cookie{MaxAge: caddy.Duration(401 * 24 * time.Hour)}, "400 days"},
+		{Cookie{MaxAge: caddy.Duration(-time.Second)}, "400 days"},
 	}
 	for _, tc := range bad {
 		err := tc.c.provision()

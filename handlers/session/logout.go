@@ -14,29 +14,31 @@ import (
 )
 
 // Logout is session_callback's counterpart: it expires the session
-// cookie and redirects the browser, under the same redirect rules
-// (`?redirect_url=<target>` checked by internal/redirect). Answers carry
-// `Cache-Control: no-store` and `Referrer-Policy: no-referrer`.
+// cookie and redirects the browser to `?redirect_url=<target>`, under the
+// same redirect rules. Answers carry `Cache-Control: no-store` and
+// `Referrer-Policy: no-referrer`.
 //
 // Logout CSRF (a foreign page logging the user out) is refused by default:
 // a request whose Sec-Fetch-Site header says "cross-site" is answered 403.
 // Browsers set that header themselves and pages cannot forge it; clients
 // that do not send it (older browsers, scripts) are served.
 type Logout struct {
-	// Cookie describes the session cookie to expire. Name, path and domain
-	// (and host_prefix) must be those of the session_callback that set it.
-	Cookie SessionCookie `json:"cookie,omitzero"`
+	// The session cookie to expire: its `name`, `path` and `domain` (and
+	// `host_prefix`) must be those of the session_callback that set it;
+	// `max_age` is refused.
+	Cookie Cookie `json:"cookie,omitzero"`
 
-	// Redirect says where the browser goes once the cookie is expired
-	// (status default 303, so that a POST logout is followed by a GET).
-	Redirect SessionRedirect `json:"redirect,omitzero"`
+	// Where the browser goes once the cookie is expired.
+	Redirect Redirect `json:"redirect,omitzero"`
 
-	// Methods lists the HTTP methods that log out. Default: GET and POST.
+	// The HTTP methods that log out: GET, POST or DELETE.
+	// Default: GET and POST.
 	Methods []string `json:"methods,omitempty"`
 
-	// AllowCrossSite turns off the refusal of cross-site requests (those a
-	// browser marks with `Sec-Fetch-Site: cross-site`), for logouts started
-	// from another site, such as an identity provider's single logout.
+	// Serves cross-site requests (those a browser marks with
+	// `Sec-Fetch-Site: cross-site`), for logouts started from another site,
+	// such as an identity provider's single logout. Default: false (they
+	// are answered 403).
 	AllowCrossSite bool `json:"allow_cross_site,omitempty"`
 
 	methods methods.Set

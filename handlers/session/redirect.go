@@ -16,35 +16,34 @@ const (
 	OnInvalidReject = "reject"
 )
 
-// SessionRedirect says where session_callback and session_logout send the
-// browser once done. The target comes from a query parameter and is checked
-// by the project's one open-redirect policy (internal/redirect).
-type SessionRedirect struct {
-	// Policy holds the allowlist ("allowed": origins that absolute targets
-	// may point to, exact "scheme://host[:port]" or
-	// "https://*.example.com") and the default target ("default", a
-	// same-origin path or a URL on an allowed origin; default "/").
-	// Same-origin paths and the request's own origin are always allowed.
+// Redirect says where session_callback and session_logout send the browser
+// once done. The target comes from a query parameter and must be a
+// same-origin path or a URL on the request's own origin or on one of
+// `allowed_origins`. In the Caddyfile each field is an option of the
+// handler's block named `redirect_` and the field's JSON key:
+// `redirect_param`, `redirect_allowed_origins`, and so on.
+type Redirect struct {
+	// The origins a redirect target may point to (`allowed_origins`) and
+	// where to go when the target is missing or refused (`default`).
 	redirect.Policy
 
-	// Param is the query parameter holding the requested target.
-	// Default: "redirect_url".
+	// The query parameter holding the requested target.
+	// Default: `redirect_url`.
 	Param string `json:"param,omitempty"`
 
-	// Status is the redirect status: 307 (default for session_callback, as
-	// Next.js's NextResponse.redirect), 302 or 303 (default for
-	// session_logout, so a POST logout is followed by a GET).
+	// The redirect status: 302, 303 or 307. Default: 307 for
+	// session_callback (as Next.js's NextResponse.redirect), 303 for
+	// session_logout (so a POST logout is followed by a GET).
 	Status int `json:"status,omitempty"`
 
-	// OnInvalid is what happens when the requested target is refused:
-	// "default" (go to the default target, the default) or "reject"
-	// (answer 400 with a JSON body). A missing parameter always goes to the
-	// default target.
+	// What happens when the requested target is refused: `default` (go to
+	// `default`) or `reject` (answer 400 with a JSON body). A missing
+	// parameter always goes to `default`. Default: `default`.
 	OnInvalid string `json:"on_invalid,omitempty"`
 }
 
 // provision fills in defaults and checks the settings.
-func (s *SessionRedirect) provision(defaultStatus int) error {
+func (s *Redirect) provision(defaultStatus int) error {
 	if s.Param == "" {
 		s.Param = "redirect_url"
 	}
@@ -72,7 +71,7 @@ func (s *SessionRedirect) provision(defaultStatus int) error {
 // target returns where to send the browser for r. When the requested
 // target is refused and OnInvalid is "reject", it answers the request with a
 // 400 JSON body itself and returns done=true with the error to hand to Caddy.
-func (s *SessionRedirect) target(w http.ResponseWriter, r *http.Request) (to string, done bool, err error) {
+func (s *Redirect) target(w http.ResponseWriter, r *http.Request) (to string, done bool, err error) {
 	values, present := r.URL.Query()[s.Param]
 	if !present {
 		return s.DefaultTarget(), false, nil

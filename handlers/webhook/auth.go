@@ -31,8 +31,8 @@ func (h *Handler) presentedToken(r *http.Request, q url.Values) (token, source s
 			}
 		}
 	}
-	if !h.DisableQueryToken {
-		if v := q.Get(h.TokenQuery); v != "" {
+	if !h.DisableTokenParam {
+		if v := q.Get(h.TokenParam); v != "" {
 			return v, tokenFromQuery
 		}
 	}

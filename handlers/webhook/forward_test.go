@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/caddy-bff/caddy-bff/cache"
+	"github.com/caddy-bff/caddy-bff/handlers/webhook/signature"
 	"github.com/caddy-bff/caddy-bff/internal/passthrough"
 )
 
@@ -343,7 +344,7 @@ func TestWebhookForwardRefusedCallsStayHere(t *testing.T) {
 
 	// A signature that does not match never reaches the app either.
 	now := time.Now()
-	signed := signedWebhook(t, "whsec_forward", &WebhookSignature{Preset: PresetStripe}, &now, &Handler{Forward: true})
+	signed := signedWebhook(t, "whsec_forward", &signature.Config{Preset: signature.Stripe}, &now, &Handler{Forward: true})
 	rep := serveNext(t, signed, signedPost("/r", `{"tags":["a"]}`, map[string]string{"Stripe-Signature": "t=1,v1=00"}), app)
 	wantStatus(t, rep, 401, false)
 	if app.count() != 0 {
@@ -402,7 +403,7 @@ func TestWebhookForwardBodyBytes(t *testing.T) {
 		_, err := io.WriteString(w, `{"revalidated":true}`)
 		return err
 	}
-	sh := signedWebhook(t, secret, &WebhookSignature{Preset: PresetStripe}, &now, &Handler{Forward: true})
+	sh := signedWebhook(t, secret, &signature.Config{Preset: signature.Stripe}, &now, &Handler{Forward: true})
 	stripeBody := "{\"tags\": [\"products\"]}\n"
 	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(stripeBody), Secret: secret, Timestamp: now})
 	rep := serveNext(t, sh, signedPost("/hook", stripeBody, map[string]string{"Stripe-Signature": sp.Header}), signedApp)
@@ -425,7 +426,7 @@ func TestWebhookForwardReleasesReplay(t *testing.T) {
 		_, err := io.WriteString(w, `{"revalidated":true}`)
 		return err
 	}}
-	h := signedWebhook(t, secret, &WebhookSignature{Preset: PresetStripe}, &now, &Handler{Forward: true})
+	h := signedWebhook(t, secret, &signature.Config{Preset: signature.Stripe}, &now, &Handler{Forward: true})
 	body := `{"tags":["products"]}`
 	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(body), Secret: secret, Timestamp: now})
 	req := func() *http.Request {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddy-bff/caddy-bff/cache"
 	cacheapp "github.com/caddy-bff/caddy-bff/cache/app"
+	"github.com/caddy-bff/caddy-bff/handlers/webhook/signature"
 )
 
 // replayMemory remembers the deliveries a webhook acknowledged, so the same
@@ -85,19 +86,16 @@ func (g *replayGuard) Destruct() error {
 }
 
 // replayNamespace identifies the deliveries of one preset and secret.
-func replayNamespace(sig *WebhookSignature, secret string) string {
+func replayNamespace(sig *signature.Config, secret string) string {
 	digest := sha256.Sum256([]byte(sig.Preset + "\x00" + secret))
 	return hex.EncodeToString(digest[:16])
 }
 
 // loadReplayGuard returns the local guard shared by handlers with the same
 // preset, secret and window, and its pool key for Cleanup.
-func loadReplayGuard(sig *WebhookSignature, secret string) (*replayGuard, string, error) {
-	window := sig.replayRetention()
-	size := sig.ReplayCacheSize
-	if size == 0 {
-		size = DefaultReplayCacheSize
-	}
+func loadReplayGuard(sig *signature.Config, secret string) (*replayGuard, string, error) {
+	window := sig.ReplayRetentionOrDefault()
+	size := sig.MaxReplayEntriesOrDefault()
 	key := fmt.Sprintf("revalidate_webhook/replay/%s/%s/%d", replayNamespace(sig, secret), window, size)
 	val, _, err := replayPool.LoadOrNew(key, func() (caddy.Destructor, error) {
 		seen, err := otter.New(&otter.Options[string, time.Time]{

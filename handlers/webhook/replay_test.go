@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	cacheredis "github.com/caddy-bff/caddy-bff/cache/redis"
+	"github.com/caddy-bff/caddy-bff/handlers/webhook/signature"
 	"github.com/caddy-bff/caddy-bff/internal/testharness"
 )
 
@@ -26,7 +27,7 @@ func TestWebhookReplayMemorySharedInRedis(t *testing.T) {
 		client := redis.NewClient(&redis.Options{Addr: rs.Addr(), MaxRetries: -1, DialTimeout: 300 * time.Millisecond})
 		t.Cleanup(func() { _ = client.Close() })
 		inv := &recordingInvalidator{}
-		wh := &Handler{Secret: secret, Signature: &WebhookSignature{Preset: PresetGitHub}, TagsFrom: []string{"tags"}}
+		wh := &Handler{Secret: secret, Signature: &signature.Config{Preset: signature.GitHub}, TagsFrom: []string{"tags"}}
 		wh.shared = cacheredis.NewDeliveryMemory(client, "it:default:")
 		h, _ := newTestWebhook(t, wh, inv)
 		return h, inv
@@ -50,7 +51,7 @@ func TestWebhookReplayMemorySharedInRedis(t *testing.T) {
 		t.Fatalf("replay keys in Redis: %q (%v), want one", keys, err)
 	}
 	ttl, err := inspect.PTTL(t.Context(), keys[0]).Result()
-	if err != nil || ttl < 23*time.Hour || ttl > DefaultReplayRetention {
+	if err != nil || ttl < 23*time.Hour || ttl > signature.DefaultReplayRetention {
 		t.Fatalf("replay key PTTL %s (%v), want about 24h", ttl, err)
 	}
 
@@ -58,7 +59,7 @@ func TestWebhookReplayMemorySharedInRedis(t *testing.T) {
 	// not taken for a replay.
 	bad := `{"tags":["a, b"]}`
 	badHeaders := map[string]string{"X-Hub-Signature-256": "sha256=" + hmacHex(secret, bad)}
-	wh := &Handler{Secret: secret, Signature: &WebhookSignature{Preset: PresetGitHub}}
+	wh := &Handler{Secret: secret, Signature: &signature.Config{Preset: signature.GitHub}}
 	client := redis.NewClient(&redis.Options{Addr: rs.Addr()})
 	t.Cleanup(func() { _ = client.Close() })
 	wh.shared = cacheredis.NewDeliveryMemory(client, "it:default:")

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -64,8 +63,9 @@ type webhookResult struct {
 	upstream *upstreamReply
 }
 
-// webhookSuccess is the 200 body: the seed's {"success":true}, plus
-// Next.js' `revalidated` and `now` (ms), and what was invalidated how.
+// webhookSuccess is the 200 body: {"success":true} as the Next.js route
+// handler answers, plus Next.js' `revalidated` and `now` (ms), and what was
+// invalidated how.
 type webhookSuccess struct {
 	Success     bool       `json:"success"`
 	Revalidated bool       `json:"revalidated"`
@@ -120,8 +120,8 @@ func (h *Handler) process(w http.ResponseWriter, r *http.Request, next caddyhttp
 		return res
 	}
 	// A malformed query is reported after authentication (401 comes before
-	// 400, as in the seed); the values parsed so far still serve to find
-	// the token.
+	// 400, as in the Next.js route handler); the values parsed so far still
+	// serve to find the token.
 	q, queryErr := url.ParseQuery(r.URL.RawQuery)
 
 	var body []byte
@@ -147,11 +147,11 @@ func (h *Handler) process(w http.ResponseWriter, r *http.Request, next caddyhttp
 			return res
 		}
 		res.auth = "signature:" + h.Signature.Preset
-		id, err := h.verifier.verify(r, body, now)
+		id, err := h.verifier.Verify(r, body, now)
 		if err != nil {
 			return fail(http.StatusUnauthorized, outcomeUnauthorized, "%s", err.Error())
 		}
-		if !h.Signature.timestamped() && !h.Signature.AllowUnsignedQuery {
+		if !h.Signature.Timestamped() && !h.Signature.AllowUnsignedQuery {
 			if names := unsignedQueryParams(q); len(names) > 0 {
 				return fail(http.StatusBadRequest, outcomeBadRequest,
 					"the %s signature does not cover the query string: %s cannot be chosen by it (allow_unsigned_query is off); put them in the signed body", h.Signature.Preset, strings.Join(names, ", "))
@@ -279,43 +279,6 @@ func (h *Handler) gather(q url.Values, queryErr error, body []byte, res webhookR
 	if err := cache.ValidateInvalidation(res.tags, res.paths, res.mode); err != nil {
 		return fail(http.StatusBadRequest, outcomeBadRequest, err.Error())
 	}
-	return res
-}
-
-// record has the cache record what gather collected.
-func (h *Handler) record(r *http.Request, res webhookResult) webhookResult {
-	fail := func(status int, outcome, msg string) webhookResult {
-		res.status, res.outcome, res.msg = status, outcome, msg
-		return res
-	}
-	ctx := r.Context()
-	if res.upstream != nil {
-		// The app has revalidated: Caddy's half must follow even if the
-		// caller hung up meanwhile, or the two caches would disagree until
-		// the CMS retries.
-		ctx = context.WithoutCancel(ctx)
-	}
-	clock, err := h.invalidator.Invalidate(ctx, cache.Invalidation{
-		Store:  h.Store,
-		Tags:   res.tags,
-		Paths:  res.paths,
-		Mode:   res.mode,
-		Source: sourceWebhook,
-	})
-	var invalid *cache.InvalidRequestError
-	switch {
-	case errors.As(err, &invalid):
-		return fail(http.StatusBadRequest, outcomeBadRequest, invalid.Msg)
-	case err != nil:
-		// The cause may name internal hosts: it is logged, not sent.
-		res.cause = err
-		msg := webhookUnavailableMsg
-		if res.upstream != nil {
-			msg = webhookForwardedUnavailableMsg
-		}
-		return fail(http.StatusServiceUnavailable, outcomeNotRecorded, msg)
-	}
-	res.status, res.outcome, res.clock = http.StatusOK, outcomeRevalidated, clock
 	return res
 }
 

@@ -18,6 +18,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/stripe/stripe-go/v82/webhook"
+
+	"github.com/caddy-bff/caddy-bff/handlers/webhook/signature"
 )
 
 // Every preset is checked against signatures made elsewhere: Stripe's own
@@ -29,7 +31,7 @@ import (
 
 // signedWebhook provisions a webhook with a signature preset and a clock
 // the test controls.
-func signedWebhook(t *testing.T, secret string, sig *WebhookSignature, now *time.Time, h *Handler) *Handler {
+func signedWebhook(t *testing.T, secret string, sig *signature.Config, now *time.Time, h *Handler) *Handler {
 	t.Helper()
 	if h == nil {
 		h = &Handler{}
@@ -60,7 +62,7 @@ func wantError(t *testing.T, rep reply, status int, contains string) {
 func TestSignatureStripe(t *testing.T) {
 	const secret = "whsec_stripe_test_0123456789"
 	now := time.Now()
-	h := signedWebhook(t, secret, &WebhookSignature{Preset: PresetStripe}, &now, nil)
+	h := signedWebhook(t, secret, &signature.Config{Preset: signature.Stripe}, &now, nil)
 
 	body := `{"tags":["products"]}`
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(body), Secret: secret, Timestamp: now})
@@ -105,7 +107,7 @@ func TestSignatureStandardWebhooksVector(t *testing.T) {
 	)
 	now := time.Unix(1614265330, 0).Add(30 * time.Second)
 	inv := &recordingInvalidator{}
-	h := &Handler{IgnoreBody: true, Secret: secret, Signature: &WebhookSignature{Preset: PresetStandardWebhooks}}
+	h := &Handler{IgnoreBody: true, Secret: secret, Signature: &signature.Config{Preset: signature.StandardWebhooks}}
 	h.now = func() time.Time { return now }
 	h, _ = newTestWebhook(t, h, inv)
 	req := func(target, sigs string) *http.Request {
@@ -133,7 +135,7 @@ func TestSignatureStandardWebhooksVector(t *testing.T) {
 // GitHub's published test vector.
 func TestSignatureGitHubVector(t *testing.T) {
 	now := time.Now()
-	h := signedWebhook(t, "It's a Secret to Everybody", &WebhookSignature{Preset: PresetGitHub, AllowUnsignedQuery: true}, &now, &Handler{IgnoreBody: true})
+	h := signedWebhook(t, "It's a Secret to Everybody", &signature.Config{Preset: signature.GitHub, AllowUnsignedQuery: true}, &now, &Handler{IgnoreBody: true})
 	const good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
 	req := func(body, sig string) *http.Request {
 		return signedPost("/hook?tag=docs", body, map[string]string{"X-Hub-Signature-256": sig, "X-GitHub-Delivery": "1"})
@@ -148,7 +150,7 @@ func TestSignatureGitHubVector(t *testing.T) {
 	wantError(t, serve(t, h, req("Hello, World!", good)), http.StatusConflict, "already processed")
 	now = now.Add(6 * time.Hour)
 	wantError(t, serve(t, h, req("Hello, World!", good)), http.StatusConflict, "already processed")
-	now = now.Add(DefaultReplayRetention)
+	now = now.Add(signature.DefaultReplayRetention)
 	wantStatus(t, serve(t, h, req("Hello, World!", good)), 200, true)
 }
 
@@ -160,23 +162,23 @@ func TestSignatureGitHubVector(t *testing.T) {
 func TestWebhookUnsignedQueryRefused(t *testing.T) {
 	const secret = "It's a Secret to Everybody"
 	const good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
-	for _, preset := range []string{PresetGitHub, PresetShopify, PresetHMAC} {
+	for _, preset := range []string{signature.GitHub, signature.Shopify, signature.HMAC} {
 		now := time.Now()
-		sig := &WebhookSignature{Preset: preset}
+		sig := &signature.Config{Preset: preset}
 		headers := map[string]string{"X-Hub-Signature-256": good}
 		body := "Hello, World!"
 		switch preset {
-		case PresetShopify:
+		case signature.Shopify:
 			body = `{"tags":"posts"}`
 			m := hmac.New(sha256.New, []byte(secret))
 			m.Write([]byte(body))
 			headers = map[string]string{"X-Shopify-Hmac-Sha256": base64.StdEncoding.EncodeToString(m.Sum(nil))}
-		case PresetHMAC:
+		case signature.HMAC:
 			sig.Header, sig.Prefix = "X-Hub-Signature-256", "sha256="
 		}
 		inv := &recordingInvalidator{}
 		wh := &Handler{Secret: secret, Signature: sig, TagsFrom: []string{"tags"}}
-		if preset != PresetShopify {
+		if preset != signature.Shopify {
 			wh.TagsFrom, wh.IgnoreBody = nil, true
 		}
 		wh.now = func() time.Time { return now }
@@ -188,7 +190,7 @@ func TestWebhookUnsignedQueryRefused(t *testing.T) {
 		if len(inv.calls) != 0 {
 			t.Fatalf("%s: an unsigned query was acknowledged: %v", preset, inv.calls)
 		}
-		if preset == PresetShopify {
+		if preset == signature.Shopify {
 			// The signed body alone is accepted, and remembered past the
 			// tolerance: a copy a day later is still refused.
 			wantStatus(t, serve(t, h, signedPost("/hook", body, headers)), 200, true)
@@ -197,11 +199,11 @@ func TestWebhookUnsignedQueryRefused(t *testing.T) {
 		}
 	}
 	// allow_unsigned_query makes no sense with a signed timestamp.
-	if err := (&WebhookSignature{Preset: PresetStripe, AllowUnsignedQuery: true}).validate(); err == nil {
+	if err := (&signature.Config{Preset: signature.Stripe, AllowUnsignedQuery: true}).Validate(); err == nil {
 		t.Fatal("allow_unsigned_query accepted with stripe")
 	}
 	// A retention shorter than the timestamp window is refused.
-	if err := (&WebhookSignature{Preset: PresetStripe, ReplayRetention: caddy.Duration(time.Minute)}).validate(); err == nil {
+	if err := (&signature.Config{Preset: signature.Stripe, ReplayRetention: caddy.Duration(time.Minute)}).Validate(); err == nil {
 		t.Fatal("replay_retention 1m accepted with a 5m tolerance")
 	}
 }
@@ -211,7 +213,7 @@ func TestWebhookUnsignedQueryRefused(t *testing.T) {
 func TestSignatureShopify(t *testing.T) {
 	const secret = "shpss_0123456789abcdef"
 	now := time.Now()
-	h := signedWebhook(t, secret, &WebhookSignature{Preset: PresetShopify}, &now, &Handler{TagsFrom: []string{"handle"}})
+	h := signedWebhook(t, secret, &signature.Config{Preset: signature.Shopify}, &now, &Handler{TagsFrom: []string{"handle"}})
 	body := `{"id":788032119674292922,"title":"Example T-Shirt","handle":"example-t-shirt","tags":"a, b"}`
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(body))
@@ -226,7 +228,7 @@ func TestSignatureShopify(t *testing.T) {
 func TestSignatureSanity(t *testing.T) {
 	const secret = "sanity-webhook-secret"
 	now := time.Now()
-	h := signedWebhook(t, secret, &WebhookSignature{Preset: PresetSanity}, &now, &Handler{TagsFrom: []string{"_type", "tags"}})
+	h := signedWebhook(t, secret, &signature.Config{Preset: signature.Sanity}, &now, &Handler{TagsFrom: []string{"_type", "tags"}})
 	body := `{"_id":"post-1","_type":"post","tags":["post:post-1"]}`
 	sign := func(ms int64, body string) string {
 		m := hmac.New(sha256.New, []byte(secret))
@@ -256,7 +258,7 @@ func TestSignatureSanity(t *testing.T) {
 func TestSignatureContentful(t *testing.T) {
 	const secret = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	now := time.Now()
-	h := signedWebhook(t, secret, &WebhookSignature{Preset: PresetContentful}, &now, &Handler{TagsFrom: []string{"sys.contentType.sys.id", "metadata.tags.*.sys.id"}})
+	h := signedWebhook(t, secret, &signature.Config{Preset: signature.Contentful}, &now, &Handler{TagsFrom: []string{"sys.contentType.sys.id", "metadata.tags.*.sys.id"}})
 	body := `{"sys":{"id":"5KsDBWseXY6QegucYAoacS","type":"Entry","contentType":{"sys":{"id":"blogPost"}}},"metadata":{"tags":[{"sys":{"id":"featured"}}]}}`
 	ms := strconv.FormatInt(now.UnixMilli(), 10)
 	canonical := "POST\n/api/revalidate\n" +
@@ -294,7 +296,7 @@ func TestSignatureContentful(t *testing.T) {
 func TestSignatureGenericHMAC(t *testing.T) {
 	const secret = "generic-secret"
 	now := time.Now()
-	h := signedWebhook(t, secret, &WebhookSignature{Preset: PresetHMAC, Header: "X-Signature", Algorithm: "sha512", Encoding: "base64", Prefix: "sha512="}, &now, nil)
+	h := signedWebhook(t, secret, &signature.Config{Preset: signature.HMAC, Header: "X-Signature", Algorithm: "sha512", Encoding: "base64", Prefix: "sha512="}, &now, nil)
 	body := `{"tags":["generic"]}`
 	m := hmac.New(sha512.New, []byte(secret))
 	m.Write([]byte(body))
@@ -309,7 +311,7 @@ func TestSignatureGenericHMAC(t *testing.T) {
 // With a signature preset, a token is no credential.
 func TestSignatureIgnoresTokens(t *testing.T) {
 	now := time.Now()
-	h := signedWebhook(t, testSecret, &WebhookSignature{Preset: PresetGitHub}, &now, nil)
+	h := signedWebhook(t, testSecret, &signature.Config{Preset: signature.GitHub}, &now, nil)
 	r := signedPost("/hook?tag=a&token="+testSecret, "", map[string]string{"Authorization": "Bearer " + testSecret})
 	wantError(t, serve(t, h, r), 401, "missing X-Hub-Signature-256")
 }
@@ -319,7 +321,7 @@ func TestSignatureIgnoresTokens(t *testing.T) {
 func TestSignatureConcurrentReplay(t *testing.T) {
 	const secret = "concurrent-secret"
 	now := time.Now()
-	h := signedWebhook(t, secret, &WebhookSignature{Preset: PresetStripe}, &now, nil)
+	h := signedWebhook(t, secret, &signature.Config{Preset: signature.Stripe}, &now, nil)
 	body := `{"tags":["race"]}`
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(body), Secret: secret, Timestamp: now})
 	const n = 16
@@ -352,7 +354,7 @@ func TestSignatureSanityVendorVectors(t *testing.T) {
 	for _, v := range vectors {
 		ms, _ := strconv.ParseInt(v.header[2:15], 10, 64)
 		now := time.UnixMilli(ms).Add(time.Second)
-		h := signedWebhook(t, v.secret, &WebhookSignature{Preset: PresetSanity}, &now, &Handler{IgnoreBody: true})
+		h := signedWebhook(t, v.secret, &signature.Config{Preset: signature.Sanity}, &now, &Handler{IgnoreBody: true})
 		// The vector's timestamp one millisecond off does not verify.
 		off := strings.Replace(v.header, v.header[2:15], strconv.FormatInt(ms-1, 10), 1)
 		wantError(t, serve(t, h, signedPost("/hook?tag=sanity", v.body, map[string]string{"Sanity-Webhook-Signature": off})), 401, "does not match")
@@ -366,7 +368,7 @@ func TestSignatureSanityVendorVectors(t *testing.T) {
 func TestSignatureContentfulQuery(t *testing.T) {
 	const secret = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 	now := time.Now()
-	h := signedWebhook(t, secret, &WebhookSignature{Preset: PresetContentful}, &now, &Handler{IgnoreBody: true})
+	h := signedWebhook(t, secret, &signature.Config{Preset: signature.Contentful}, &now, &Handler{IgnoreBody: true})
 	ms := strconv.FormatInt(now.UnixMilli(), 10)
 	body := `{"sys":{"id":"x"}}`
 	canonical := "POST\n/api/revalidate?tag%253Dextra\n" +
@@ -401,7 +403,7 @@ func TestWebhookTagsSplitAsSourceDefines(t *testing.T) {
 		return map[string]string{"X-Shopify-Hmac-Sha256": base64.StdEncoding.EncodeToString(m.Sum(nil)), "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"}
 	}
 	inv := &recordingInvalidator{}
-	wh := &Handler{Secret: secret, Signature: &WebhookSignature{Preset: PresetShopify}, TagsFrom: []string{"tags"}}
+	wh := &Handler{Secret: secret, Signature: &signature.Config{Preset: signature.Shopify}, TagsFrom: []string{"tags"}}
 	wh.now = func() time.Time { return now }
 	h, _ := newTestWebhook(t, wh, inv)
 	body := `{"id":788032119674292922,"title":"Example T-Shirt","tags":"posts, summer-sale"}`
@@ -414,7 +416,7 @@ func TestWebhookTagsSplitAsSourceDefines(t *testing.T) {
 	// Stripe metadata.
 	const stripeSecret = "whsec_stripe_test_0123456789"
 	sinv := &recordingInvalidator{}
-	swh := &Handler{Secret: stripeSecret, Signature: &WebhookSignature{Preset: PresetStripe}, TagsFrom: []string{"data.object.metadata.cache_tags"}}
+	swh := &Handler{Secret: stripeSecret, Signature: &signature.Config{Preset: signature.Stripe}, TagsFrom: []string{"data.object.metadata.cache_tags"}}
 	swh.now = func() time.Time { return now }
 	sh, _ := newTestWebhook(t, swh, sinv)
 	sbody := `{"id":"evt_1","type":"product.updated","data":{"object":{"id":"prod_1","metadata":{"cache_tags":"posts,products"}}}}`
@@ -427,7 +429,7 @@ func TestWebhookTagsSplitAsSourceDefines(t *testing.T) {
 	// The native body names tags one by one: one that holds a comma and a
 	// space could never be carried by an entry.
 	ninv := &recordingInvalidator{}
-	nwh := &Handler{Secret: secret, Signature: &WebhookSignature{Preset: PresetShopify}}
+	nwh := &Handler{Secret: secret, Signature: &signature.Config{Preset: signature.Shopify}}
 	nwh.now = func() time.Time { return now }
 	nh, _ := newTestWebhook(t, nwh, ninv)
 	for _, nbody := range []string{`{"tags":["posts, summer-sale"]}`, `{"tags":[" posts"]}`, `{"tags":["posts "]}`} {
@@ -458,17 +460,17 @@ func TestSignatureHMACIDHeader(t *testing.T) {
 		return serve(t, h, signedPost("/hook", body, headers))
 	}
 	now := time.Now()
-	with := signedWebhook(t, secret, &WebhookSignature{Preset: PresetHMAC, Header: "X-Signature", IDHeader: "X-Delivery"}, &now, nil)
+	with := signedWebhook(t, secret, &signature.Config{Preset: signature.HMAC, Header: "X-Signature", IDHeader: "X-Delivery"}, &now, nil)
 	wantStatus(t, send(with, "1"), 200, true)
 	wantStatus(t, send(with, "2"), 200, true)
 	wantError(t, send(with, "2"), http.StatusConflict, "already processed")
-	without := signedWebhook(t, secret+"-2", &WebhookSignature{Preset: PresetHMAC, Header: "X-Signature"}, &now, nil)
+	without := signedWebhook(t, secret+"-2", &signature.Config{Preset: signature.HMAC, Header: "X-Signature"}, &now, nil)
 	m = hmac.New(sha256.New, []byte(secret+"-2"))
 	m.Write([]byte(body))
 	sig = hex.EncodeToString(m.Sum(nil))
 	wantStatus(t, send(without, "1"), 200, true)
 	wantError(t, send(without, "2"), http.StatusConflict, "already processed")
-	if err := (&WebhookSignature{Preset: PresetGitHub, IDHeader: "X-GitHub-Delivery"}).validate(); err == nil {
+	if err := (&signature.Config{Preset: signature.GitHub, IDHeader: "X-GitHub-Delivery"}).Validate(); err == nil {
 		t.Fatal("id_header accepted outside the hmac preset")
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 	"github.com/caddy-bff/caddy-bff/cache"
 	cacheapp "github.com/caddy-bff/caddy-bff/cache/app"
-
+	"github.com/caddy-bff/caddy-bff/handlers/webhook/signature"
 	"github.com/caddy-bff/caddy-bff/internal/methods"
 	"github.com/caddy-bff/caddy-bff/internal/secret"
 )
@@ -29,9 +29,9 @@ import (
 //
 //	GET <path>?token=<secret>&tag=<tag>   -> 401 / 400 / 200 {"success":...}
 //
-// It is a terminal handler (it never calls the next handler) unless Forward
-// is set: it then fronts the app's own revalidate route, passing each
-// authenticated, valid call to the next handler in the route
+// It is a terminal handler (it never calls the next handler) unless
+// `forward` is set: it then fronts the app's own revalidate route, passing
+// each authenticated, valid call to the next handler in the route
 // (reverse_proxy to the app) and recording the invalidation only once the
 // app answered 2xx (502 otherwise, with nothing recorded), so that Caddy
 // never refetches the app's old page after its purge.
@@ -43,73 +43,85 @@ import (
 // Contentful or a generic HMAC). It answers 200 only once the invalidation is
 // recorded, and 503 with Retry-After when the cache cannot record it.
 type Handler struct {
-	// Secret is the shared secret: the token callers present, or the key
-	// signatures are verified with. It is required. Placeholders such as
-	// `{env.REVALIDATE_SECRET_TOKEN}` are resolved once at provision; a secret
-	// that resolves to nothing is a configuration error.
+	// The shared secret: the token callers present, or the key signatures
+	// are verified with. Give it as a placeholder such as
+	// `{env.REVALIDATE_SECRET_TOKEN}`: it is resolved when the config
+	// loads, and one that resolves to nothing is a config error. Required.
 	Secret string `json:"secret,omitempty"`
-	// TokenQuery is the query parameter that carries the token. Default:
-	// "token", as in the Next.js route handler.
-	TokenQuery string `json:"token_query,omitempty"`
-	// DisableQueryToken refuses tokens in the query string, which end up in
-	// access logs and browser histories; callers then use the Authorization
-	// header or TokenHeader.
-	DisableQueryToken bool `json:"disable_query_token,omitempty"`
-	// TokenHeader names a request header that carries the token as is (for
-	// example X-Revalidate-Token). `Authorization: Bearer <token>` is always
-	// accepted.
+
+	// The query parameter that carries the token, as in the Next.js route
+	// handler. Default: `token`.
+	TokenParam string `json:"token_param,omitempty"`
+
+	// Refuses tokens in the query string, which end up in access logs and
+	// browser histories; callers then use `Authorization: Bearer` or
+	// `token_header`. In the Caddyfile: `token_param off`. Default: false.
+	DisableTokenParam bool `json:"disable_token_param,omitempty"`
+
+	// A request header that carries the token as is, such as
+	// `X-Revalidate-Token`. `Authorization: Bearer <token>` is always
+	// accepted. Default: none.
 	TokenHeader string `json:"token_header,omitempty"`
-	// Signature, when set, authenticates requests by a signature over the raw
-	// body instead of a token: token sources are then ignored.
-	Signature *WebhookSignature `json:"signature,omitempty"`
-	// Store names the tag_cache app's store to invalidate. Default: the
-	// default store.
+
+	// Authenticates requests by a signature over the raw body, as a CMS or
+	// platform signs its webhooks, instead of a token: the token sources
+	// are then ignored. Default: none (token authentication).
+	Signature *signature.Config `json:"signature,omitempty"`
+
+	// The tag_cache store to invalidate. Default: the default store.
 	Store string `json:"store,omitempty"`
-	// Mode is how covered entries are invalidated: "expire" (default; the
-	// next request waits for a fresh response, like Next.js
-	// `revalidateTag(tag, {expire: 0})`) or "stale" (entries are served stale
-	// once while they refresh in the background, like
-	// `revalidateTag(tag, 'max')`).
+
+	// How covered entries are invalidated: `expire` (the next request waits
+	// for a fresh response, like Next.js `revalidateTag(tag, {expire: 0})`)
+	// or `stale` (entries are served stale once while they refresh in the
+	// background, like `revalidateTag(tag, 'max')`). Default: `expire`.
 	Mode cache.Mode `json:"mode,omitempty"`
-	// AllowModeOverride lets a request choose the mode with the `mode` query
-	// parameter or the body's "mode" field. Without it, a request that asks
-	// for a mode other than Mode is refused with 400.
+
+	// Lets a request choose the mode with the `mode` query parameter or the
+	// body's "mode" field. Without it, a request that asks for a mode other
+	// than `mode` is refused with 400. Default: false.
 	AllowModeOverride bool `json:"allow_mode_override,omitempty"`
-	// MaxBodySize bounds the request body, in bytes; a larger body is refused
-	// with 413. Default: 1 MiB.
+
+	// The largest request body accepted, in bytes; a larger one is refused
+	// with 413. Default: 1048576 (1 MiB).
 	MaxBodySize int64 `json:"max_body_size,omitempty"`
-	// MaxItems bounds how many tags plus paths one request may name, after
-	// duplicates are removed. Default and upper bound: the cache's limit
-	// (1024).
+
+	// How many tags plus paths one request may name, after duplicates are
+	// removed. Default and upper bound: 1024.
 	MaxItems int `json:"max_items,omitempty"`
-	// TagsFrom are JSON paths into the request body whose values are tags,
-	// for CMS payloads that are not the native
+
+	// JSON paths into the request body whose values are tags, for CMS
+	// payloads that are not the native
 	// `{"tags":[...],"paths":[...],"mode":"..."}` object (DatoCMS:
 	// `entity.attributes.tags`). A path is dot-separated object keys, array
-	// indexes and `*` for every element, optionally after `$.`. When
-	// TagsFrom or PathsFrom is set, the body is read only through them.
+	// indexes and `*` for every element, optionally after `$.`. With
+	// `tags_from` or `paths_from`, the body is read only through them.
+	// Default: none (the native object).
 	TagsFrom []string `json:"tags_from,omitempty"`
-	// PathsFrom are JSON paths into the request body whose values are URL
-	// paths to invalidate; same syntax as TagsFrom.
+
+	// JSON paths into the request body whose values are URL paths to
+	// invalidate; same syntax as `tags_from`. Default: none.
 	PathsFrom []string `json:"paths_from,omitempty"`
-	// IgnoreBody reads the body only to verify its signature: tags and paths
-	// come from the query string alone. Useful for a signed vendor payload
-	// that carries nothing to invalidate (a GitHub push, say) with tags fixed
-	// in the webhook URL.
+
+	// Reads the body only to verify its signature: tags and paths come from
+	// the query string alone. Useful for a signed payload that carries
+	// nothing to invalidate (a GitHub push, say) with tags fixed in the
+	// webhook URL. Default: false.
 	IgnoreBody bool `json:"ignore_body,omitempty"`
-	// Forward makes the webhook front the app's own revalidate route: once
-	// a call is authenticated and its tags, paths and mode are valid, it is
-	// passed to the next handler in the route (reverse_proxy to the app)
-	// with its method, URL and exact body, and the invalidation is recorded
-	// in the cache only after the app answered 2xx. The answer to the
-	// caller adds the app's status and body under "upstream"; the app's
-	// headers are never passed on.
+
+	// Makes the webhook front the app's own revalidate route: once a call
+	// is authenticated and its tags, paths and mode are valid, it is passed
+	// to the next handler in the route (reverse_proxy to the app) with its
+	// method, URL and exact body, and the invalidation is recorded in the
+	// cache only after the app answered 2xx. The answer to the caller adds
+	// the app's status and body under "upstream"; the app's headers are
+	// never passed on. Default: false (the webhook answers on its own).
 	Forward bool `json:"forward,omitempty"`
 
 	secretDigest secret.Digest
 	methods      methods.Set
 	invalidator  Invalidator
-	verifier     signatureVerifier
+	verifier     signature.Verifier
 	replay       replayMemory
 	replayKey    string
 	shared       DeliveryMemory
@@ -135,7 +147,7 @@ type Invalidator interface {
 
 // Defaults of the webhook.
 const (
-	DefaultWebhookTokenQuery  = "token"
+	DefaultWebhookTokenParam  = "token"
 	DefaultWebhookMaxBodySize = 1 << 20
 	// webhookRetryAfter is what a 503 tells the CMS to wait before retrying:
 	// long enough for a Redis failover, short enough that editors do not
@@ -194,8 +206,8 @@ func (h *Handler) setup(inv Invalidator) error {
 		h.now = time.Now
 	}
 	h.invalidator = inv
-	if h.TokenQuery == "" {
-		h.TokenQuery = DefaultWebhookTokenQuery
+	if h.TokenParam == "" {
+		h.TokenParam = DefaultWebhookTokenParam
 	}
 	if h.Mode == "" {
 		h.Mode = cache.ModeExpire
@@ -225,12 +237,12 @@ func (h *Handler) setup(inv Invalidator) error {
 		return err
 	}
 	if h.Signature != nil {
-		h.verifier, err = h.Signature.verifier(resolved)
+		h.verifier, err = h.Signature.NewVerifier(resolved)
 		if err != nil {
 			return fmt.Errorf("signature: %v", err)
 		}
 		if h.shared != nil {
-			h.replay = &sharedReplay{mem: h.shared, namespace: replayNamespace(h.Signature, resolved), window: h.Signature.replayRetention()}
+			h.replay = &sharedReplay{mem: h.shared, namespace: replayNamespace(h.Signature, resolved), window: h.Signature.ReplayRetentionOrDefault()}
 		} else {
 			h.replay, h.replayKey, err = loadReplayGuard(h.Signature, resolved)
 			if err != nil {
@@ -270,7 +282,7 @@ func (h *Handler) Validate() error {
 		if h.TokenHeader != "" {
 			return errors.New("token_header has no effect when a signature is configured; remove one of them")
 		}
-		if err := h.Signature.validate(); err != nil {
+		if err := h.Signature.Validate(); err != nil {
 			return fmt.Errorf("signature: %v", err)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/caddy-bff/caddy-bff/cache"
+	"github.com/caddy-bff/caddy-bff/handlers/webhook/signature"
 )
 
 // These unit tests drive the handler directly with an Invalidator of the
@@ -183,7 +184,7 @@ func TestWebhookAppRefusalIs400(t *testing.T) {
 
 func TestWebhookTokenSources(t *testing.T) {
 	inv := &recordingInvalidator{}
-	h, _ := newTestWebhook(t, &Handler{TokenHeader: "X-Revalidate-Token", TokenQuery: "secret"}, inv)
+	h, _ := newTestWebhook(t, &Handler{TokenHeader: "X-Revalidate-Token", TokenParam: "secret"}, inv)
 
 	r := get("/r?tag=a")
 	r.Header.Set("Authorization", "Bearer "+testSecret)
@@ -215,7 +216,7 @@ func TestWebhookTokenSources(t *testing.T) {
 		t.Error("401 without WWW-Authenticate")
 	}
 
-	off, _ := newTestWebhook(t, &Handler{DisableQueryToken: true}, inv)
+	off, _ := newTestWebhook(t, &Handler{DisableTokenParam: true}, inv)
 	wantStatus(t, serve(t, off, get("/r?tag=a&token="+testSecret)), 401, false)
 }
 
@@ -449,12 +450,12 @@ func TestWebhookValidate(t *testing.T) {
 		"mode must be":                  {Secret: "x", Mode: "purge"},
 		"max_items must be":             {Secret: "x", MaxItems: cache.MaxInvalidationItems + 1},
 		"exclude each other":            {Secret: "x", IgnoreBody: true, TagsFrom: []string{"a"}},
-		"token_header has no effect":    {Secret: "x", TokenHeader: "X-T", Signature: &WebhookSignature{Preset: PresetGitHub}},
-		"preset must be one of":         {Secret: "x", Signature: &WebhookSignature{Preset: "paypal"}},
-		"belong to the hmac preset":     {Secret: "x", Signature: &WebhookSignature{Preset: PresetGitHub, Header: "X"}},
-		"needs the header":              {Secret: "x", Signature: &WebhookSignature{Preset: PresetHMAC}},
-		"algorithm must be":             {Secret: "x", Signature: &WebhookSignature{Preset: PresetHMAC, Header: "X", Algorithm: "md5"}},
-		"encoding must be hex or base6": {Secret: "x", Signature: &WebhookSignature{Preset: PresetHMAC, Header: "X", Encoding: "b32"}},
+		"token_header has no effect":    {Secret: "x", TokenHeader: "X-T", Signature: &signature.Config{Preset: signature.GitHub}},
+		"preset must be one of":         {Secret: "x", Signature: &signature.Config{Preset: "paypal"}},
+		"belong to the hmac preset":     {Secret: "x", Signature: &signature.Config{Preset: signature.GitHub, Header: "X"}},
+		"needs the header":              {Secret: "x", Signature: &signature.Config{Preset: signature.HMAC}},
+		"algorithm must be":             {Secret: "x", Signature: &signature.Config{Preset: signature.HMAC, Header: "X", Algorithm: "md5"}},
+		"encoding must be hex or base6": {Secret: "x", Signature: &signature.Config{Preset: signature.HMAC, Header: "X", Encoding: "b32"}},
 	}
 	for want, h := range bad {
 		err := h.Validate()
@@ -462,7 +463,7 @@ func TestWebhookValidate(t *testing.T) {
 			t.Errorf("Validate() = %v, want an error containing %q", err, want)
 		}
 	}
-	err := (&Handler{Secret: "not base64!", logger: zap.NewNop(), Signature: &WebhookSignature{Preset: PresetStandardWebhooks}}).setup(&recordingInvalidator{})
+	err := (&Handler{Secret: "not base64!", logger: zap.NewNop(), Signature: &signature.Config{Preset: signature.StandardWebhooks}}).setup(&recordingInvalidator{})
 	if err == nil || !strings.Contains(err.Error(), "base64") {
 		t.Errorf("a standard_webhooks secret that is not base64: %v", err)
 	}

@@ -149,7 +149,7 @@ func TestAuthProxyJWKSRotation(t *testing.T) {
 			jwks_url `+jwks.URL+`
 			jwks_min_refresh_interval 1ms
 			algorithms RS256
-			issuer https://idp.test
+			issuers https://idp.test
 			# the retired-key check below reuses a token already seen
 			cache_ttl off
 		}

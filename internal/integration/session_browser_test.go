@@ -39,7 +39,7 @@ func TestSessionCallbackInBrowser(t *testing.T) {
 	// boolean: it never echoes what the request carried.
 	cfg := fmt.Sprintf(`http://localhost:%[1]d {
 	session_callback /auth/callback {
-		allowed_redirects %[3]s
+		redirect_allowed_origins %[3]s
 	}
 	session_logout /auth/logout
 	handle /whoami {

@@ -138,8 +138,8 @@ var hostileTargets = []string{
 
 func TestSessionCallbackOpenRedirect(t *testing.T) {
 	const block = `session_callback /cb {
-		allowed_redirects https://accounts.example.com https://*.apps.example.net
-		default_redirect /home
+		redirect_allowed_origins https://accounts.example.com https://*.apps.example.net
+		redirect_default /home
 	}`
 	s := startSessionServer(t, block)
 
@@ -173,8 +173,8 @@ func TestSessionCallbackOpenRedirect(t *testing.T) {
 		}
 	}
 
-	// on_invalid_redirect reject: 400 JSON, and no session is created.
-	s.reload(strings.Replace(block, "default_redirect /home", "default_redirect /home\n\t\ton_invalid_redirect reject", 1))
+	// redirect_on_invalid reject: 400 JSON, and no session is created.
+	s.reload(strings.Replace(block, "redirect_default /home", "redirect_default /home\n\t\tredirect_on_invalid reject", 1))
 	for _, target := range hostileTargets {
 		resp, body := s.do(t, http.MethodGet, callbackPath("/cb", "session_token", "tok", "redirect_url", target))
 		assertJSONProblem(t, resp, body, http.StatusBadRequest, "the redirect_url parameter is not an allowed redirect target")
@@ -210,10 +210,10 @@ func TestSessionCallbackRedirectStatusAndParams(t *testing.T) {
 func TestSessionCallbackCookieOptions(t *testing.T) {
 	s := startSessionServer(t, `session_callback /cb {
 		cookie_name sid
-		host_prefix
-		max_age 1h
-		same_site strict
-		http_only off
+		cookie_host_prefix
+		cookie_max_age 1h
+		cookie_same_site strict
+		cookie_http_only off
 	}`)
 	resp, _ := s.do(t, http.MethodGet, "/cb?session_token=abc")
 	v, attrs := setCookie(t, resp, "__Host-sid")
@@ -221,7 +221,7 @@ func TestSessionCallbackCookieOptions(t *testing.T) {
 		t.Errorf("cookie %q %v: want abc, Max-Age=3600, SameSite=Strict, Path=/", v, attrs)
 	}
 	if _, ok := attrs["httponly"]; ok {
-		t.Errorf("http_only off: cookie still HttpOnly: %v", attrs)
+		t.Errorf("cookie_http_only off: cookie still HttpOnly: %v", attrs)
 	}
 	if _, ok := attrs["secure"]; !ok {
 		t.Errorf("__Host- cookie without Secure: %v", attrs)
@@ -233,7 +233,7 @@ func TestSessionCallbackCookieOptions(t *testing.T) {
 	s.reload(`session_callback /cb {
 		cookie_path /app
 		cookie_domain Example.COM
-		same_site none
+		cookie_same_site none
 	}`)
 	resp, _ = s.do(t, http.MethodGet, "/cb?session_token=abc")
 	_, attrs = setCookie(t, resp, "_token")
@@ -247,7 +247,7 @@ func TestSessionCallbackCookieOptions(t *testing.T) {
 
 // secure off drops Secure only on loopback hosts unless insecure is given.
 func TestSessionCallbackSecureOff(t *testing.T) {
-	s := startSessionServer(t, "session_callback /cb {\n\tsecure off\n}")
+	s := startSessionServer(t, "session_callback /cb {\n\tcookie_secure off\n}")
 	secure := func(host string) bool {
 		t.Helper()
 		resp, _ := s.do(t, http.MethodGet, "/cb?session_token=abc", "Host", host)
@@ -257,17 +257,17 @@ func TestSessionCallbackSecureOff(t *testing.T) {
 	}
 	for _, host := range []string{"localhost", fmt.Sprintf("localhost:%d", s.port), "127.0.0.1", "app.localhost", "[::1]:8080"} {
 		if secure(host) {
-			t.Errorf("secure off, Host %s: cookie is Secure, want it without on loopback", host)
+			t.Errorf("cookie_secure off, Host %s: cookie is Secure, want it without on loopback", host)
 		}
 	}
 	for _, host := range []string{"app.example.com", "localhost.example.com", "10.0.0.1"} {
 		if !secure(host) {
-			t.Errorf("secure off, Host %s: cookie not Secure; only loopback hosts may drop it without insecure", host)
+			t.Errorf("cookie_secure off, Host %s: cookie not Secure; only loopback hosts may drop it without insecure", host)
 		}
 	}
-	s.reload("session_callback /cb {\n\tsecure off insecure\n}")
+	s.reload("session_callback /cb {\n\tcookie_secure off insecure\n}")
 	if secure("app.example.com") {
-		t.Errorf("secure off insecure: cookie still Secure")
+		t.Errorf("cookie_secure off insecure: cookie still Secure")
 	}
 	s.reload("session_callback /cb")
 	if !secure("localhost") {
@@ -278,7 +278,7 @@ func TestSessionCallbackSecureOff(t *testing.T) {
 // With a state cookie configured, the callback must carry the same state
 // (login CSRF): an attacker cannot log the victim into the attacker's account.
 func TestSessionCallbackState(t *testing.T) {
-	s := startSessionServer(t, "session_callback /cb {\n\tstate_cookie login_state\n}")
+	s := startSessionServer(t, "session_callback /cb {\n\tstate_cookie_name login_state\n}")
 	const state = "s3cr3t-state-value"
 	tests := []struct {
 		name, query, cookie string
@@ -324,7 +324,7 @@ func TestSessionCallbackJWT(t *testing.T) {
 	s := startSessionServer(t, `session_callback /cb {
 		jwt {
 			secret {env.CADDYBFF_TEST_SESSION_SECRET}
-			issuer https://login.example.com
+			issuers https://login.example.com
 		}
 	}`)
 	now := time.Now().Unix()
@@ -360,14 +360,14 @@ func TestSessionCallbackJWT(t *testing.T) {
 
 	// max_age shorter than the token's life wins.
 	s.reload(`session_callback /cb {
-		max_age 1m
+		cookie_max_age 1m
 		jwt {
 			secret {env.CADDYBFF_TEST_SESSION_SECRET}
 		}
 	}`)
 	resp, _ = s.do(t, http.MethodGet, callbackPath("/cb", "session_token", hs256(t, secret, good, "HS256", true)))
 	if _, attrs := setCookie(t, resp, "_token"); attrs["max-age"] != "60" {
-		t.Errorf("max_age 1m with a 10-minute token: Max-Age %q, want 60", attrs["max-age"])
+		t.Errorf("cookie_max_age 1m with a 10-minute token: Max-Age %q, want 60", attrs["max-age"])
 	}
 }
 
@@ -400,7 +400,7 @@ func TestSessionCallbackMethodSemantics(t *testing.T) {
 // and the JSON body is available as {err.message}.
 func TestSessionCallbackHandleErrors(t *testing.T) {
 	s := startSessionServer(t, `session_callback /cb {
-		on_invalid_redirect reject
+		redirect_on_invalid reject
 	}
 	handle_errors {
 		header X-Handled-By errors
@@ -431,7 +431,7 @@ func TestSessionCallbackJSONConfig(t *testing.T) {
 		"handler": "session_callback",
 		"token_param": "t",
 		"cookie": {"name": "sid", "max_age": "2h", "same_site": "strict"},
-		"redirect": {"allowed": ["https://accounts.example.com"], "default": "/home", "status": 303}`), "json")
+		"redirect": {"allowed_origins": ["https://accounts.example.com"], "default": "/home", "status": 303}`), "json")
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	resp, err := c.Client.Get(base + callbackPath("/cb", "t", "abc", "redirect_url", "https://accounts.example.com/x"))
 	if err != nil {
@@ -449,14 +449,14 @@ func TestSessionCallbackJSONConfig(t *testing.T) {
 	// A JSON config the Caddyfile parser would refuse is refused at load,
 	// with the reason.
 	for bad, want := range map[string]string{
-		`"cookie": {"host_prefix": true, "domain": "example.com"}`: "the __Host- prefix forbids a domain",
-		`"redirect": {"default": "//evil.example"}`:                "is not a safe target",
-		`"redirect": {"allowed": ["https://evil.example/path"]}`:   "without path, query or fragment",
-		`"redirect": {"status": 301}`:                              "must be 302, 303 or 307",
-		`"cookie": {"same_site": "none", "secure": false}`:         "same_site none requires secure",
-		`"cookie": {"insecure": true}`:                             "insecure has an effect only with secure off",
-		`"max_token_length": 9000`:                                 "max_token_length 9000",
-		`"state_cookie": "a;b"`:                                    "state cookie name",
+		`"cookie": {"host_prefix": true, "domain": "example.com"}`:       "the __Host- prefix forbids a domain",
+		`"redirect": {"default": "//evil.example"}`:                      "is not a safe target",
+		`"redirect": {"allowed_origins": ["https://evil.example/path"]}`: "without path, query or fragment",
+		`"redirect": {"status": 301}`:                                    "must be 302, 303 or 307",
+		`"cookie": {"same_site": "none", "secure": false}`:               "same_site none requires secure",
+		`"cookie": {"insecure": true}`:                                   "insecure has an effect only with secure off",
+		`"max_token_length": 9000`:                                       "max_token_length 9000",
+		`"state_cookie_name": "a;b"`:                                     "state cookie name",
 	} {
 		err := c.TryLoad(sessionJSONConfig(port, `"handler": "session_callback", `+bad), "json")
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -23,7 +23,7 @@ func assertExpiresCookie(t *testing.T, resp *http.Response, name, path string) m
 }
 
 func TestSessionLogoutExpiresCookieAndRedirects(t *testing.T) {
-	s := startSessionServer(t, "session_logout /logout {\n\tallowed_redirects https://accounts.example.com\n}")
+	s := startSessionServer(t, "session_logout /logout {\n\tredirect_allowed_origins https://accounts.example.com\n}")
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
 		resp, body := s.do(t, method, callbackPath("/logout", "redirect_url", "/bye?x=1"), "Cookie", "_token=abc")
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/bye?x=1" {
@@ -49,7 +49,7 @@ func TestSessionLogoutExpiresCookieAndRedirects(t *testing.T) {
 
 // Logout redirects obey the same open-redirect rules as the callback.
 func TestSessionLogoutOpenRedirect(t *testing.T) {
-	const block = "session_logout /logout {\n\tallowed_redirects https://accounts.example.com\n\tdefault_redirect /signed-out\n%s}"
+	const block = "session_logout /logout {\n\tredirect_allowed_origins https://accounts.example.com\n\tredirect_default /signed-out\n%s}"
 	s := startSessionServer(t, strings.Replace(block, "%s", "", 1))
 	for _, target := range hostileTargets {
 		resp, _ := s.do(t, http.MethodPost, callbackPath("/logout", "redirect_url", target))
@@ -58,7 +58,7 @@ func TestSessionLogoutOpenRedirect(t *testing.T) {
 		}
 		assertExpiresCookie(t, resp, "_token", "/")
 	}
-	s.reload(strings.Replace(block, "%s", "\ton_invalid_redirect reject\n", 1))
+	s.reload(strings.Replace(block, "%s", "\tredirect_on_invalid reject\n", 1))
 	for _, target := range hostileTargets {
 		resp, body := s.do(t, http.MethodPost, callbackPath("/logout", "redirect_url", target))
 		assertJSONProblem(t, resp, body, http.StatusBadRequest, "the redirect_url parameter is not an allowed redirect target")
@@ -71,11 +71,11 @@ func TestSessionLogoutOpenRedirect(t *testing.T) {
 func TestSessionLogoutMatchesCallbackCookie(t *testing.T) {
 	s := startSessionServer(t, `session_callback /cb {
 		cookie_name sid
-		host_prefix
+		cookie_host_prefix
 	}
 	session_logout /logout {
 		cookie_name sid
-		host_prefix
+		cookie_host_prefix
 	}`)
 	resp, _ := s.do(t, http.MethodGet, "/cb?session_token=abc")
 	if v, _ := setCookie(t, resp, "__Host-sid"); v != "abc" {

@@ -229,7 +229,7 @@ http://127.0.0.1:%d {
 	route /api/revalidate {
 		revalidate_webhook {
 			secret %s
-			token_query secret
+			token_param secret
 			forward
 		}
 		reverse_proxy 127.0.0.1:%d
@@ -245,7 +245,7 @@ http://127.0.0.1:%d {
 	}
 	revalidate_webhook /api/revalidate {
 		secret %s
-		token_query secret
+		token_param secret
 		forward
 	}
 	reverse_proxy %s

@@ -48,7 +48,7 @@ http://127.0.0.1:%d {
 	handle /dato {
 		revalidate_webhook {
 			secret {env.CADDYBFF_IT_WEBHOOK_SECRET}
-			token_query off
+			token_param off
 			tags_from $.entity.attributes.tags
 			mode stale
 		}
@@ -185,7 +185,7 @@ func TestWebhookStatuses(t *testing.T) {
 		if fmt.Sprint(m["tags"]) != "[N*r;L 6-KZ@]" || m["mode"] != "stale" {
 			t.Errorf("body %v", m)
 		}
-		// token_query off: the query parameter is no credential here.
+		// token_param off: the query parameter is no credential here.
 		wantJSON(t, do(t, client, http.MethodPost, base+"/dato?token="+itSecret, dato, nil), 401, false)
 	})
 }

@@ -24,16 +24,17 @@ const maxDecodeRounds = 4
 // Validate) once before Resolve; after that a Policy is safe for concurrent
 // use.
 type Policy struct {
-	// Allowed lists the origins absolute redirect targets may point to, each
-	// as "scheme://host[:port]" (http or https; the port defaults to the
-	// scheme's) or as "https://*.example.com[:port]", which matches every
+	// The origins an absolute redirect target may point to, besides the
+	// request's own origin, which is always allowed. Each is
+	// `scheme://host[:port]` (http or https; the port defaults to the
+	// scheme's) or `https://*.example.com[:port]`, which matches every
 	// subdomain of example.com but not example.com itself. Scheme, host and
-	// port must match exactly. The request's own origin is always allowed.
-	Allowed []string `json:"allowed,omitempty"`
+	// port must match exactly. Default: none (same-origin targets only).
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 
-	// Default is where the browser is sent when the requested target is
-	// missing or refused. It must itself pass the policy: a same-origin path,
-	// or an absolute URL on an allowed origin. Default: "/".
+	// Where the browser is sent when the requested target is missing or
+	// refused. It must itself be a safe target: a same-origin path, or an
+	// absolute URL on one of `allowed_origins`. Default: `/`.
 	Default string `json:"default,omitempty"`
 
 	origins []origin
@@ -44,7 +45,7 @@ type Policy struct {
 // Provision parses the allowlist and checks the default target.
 func (p *Policy) Provision() error {
 	p.origins = p.origins[:0]
-	for _, entry := range p.Allowed {
+	for _, entry := range p.AllowedOrigins {
 		o, err := parseOrigin(entry)
 		if err != nil {
 			return err
@@ -67,7 +68,7 @@ func (p *Policy) Provision() error {
 // Validate reports a policy that Provision would refuse. It is cheap and may
 // be called again after Provision.
 func (p *Policy) Validate() error {
-	q := Policy{Allowed: p.Allowed, Default: p.Default}
+	q := Policy{AllowedOrigins: p.AllowedOrigins, Default: p.Default}
 	return q.Provision()
 }
 

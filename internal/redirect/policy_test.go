@@ -10,7 +10,7 @@ import (
 func testPolicy(t testing.TB) *Policy {
 	t.Helper()
 	p := &Policy{
-		Allowed: []string{
+		AllowedOrigins: []string{
 			"https://accounts.example.com",
 			"http://localhost:3000",
 			"https://*.apps.example.net",
@@ -197,7 +197,7 @@ func TestProvisionErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ValidateOrigin(%q) = %v, want an error containing %q", tc.entry, err, tc.want)
 		}
-		p := Policy{Allowed: []string{tc.entry}}
+		p := Policy{AllowedOrigins: []string{tc.entry}}
 		if err := p.Provision(); err == nil {
 			t.Errorf("Provision accepted allowlist entry %q", tc.entry)
 		}
@@ -210,7 +210,7 @@ func TestProvisionErrors(t *testing.T) {
 	}
 
 	for _, def := range []string{"//evil.example", "https://evil.example/", "javascript:alert(1)", "home"} {
-		p := Policy{Allowed: []string{"https://accounts.example.com"}, Default: def}
+		p := Policy{AllowedOrigins: []string{"https://accounts.example.com"}, Default: def}
 		if err := p.Provision(); err == nil || !strings.Contains(err.Error(), "not a safe target") {
 			t.Errorf("Provision with default %q: %v, want a refusal", def, err)
 		}
@@ -219,7 +219,7 @@ func TestProvisionErrors(t *testing.T) {
 		}
 	}
 	for _, def := range []string{"/", "/welcome?x=1", "https://accounts.example.com/home"} {
-		p := Policy{Allowed: []string{"https://accounts.example.com"}, Default: def}
+		p := Policy{AllowedOrigins: []string{"https://accounts.example.com"}, Default: def}
 		if err := p.Provision(); err != nil {
 			t.Errorf("Provision with default %q: %v", def, err)
 		}

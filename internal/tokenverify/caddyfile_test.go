@@ -13,18 +13,17 @@ import (
 func TestUnmarshalCaddyfile(t *testing.T) {
 	d := caddyfile.NewTestDispenser(`jwt {
 		secret {env.JWT_SECRET}
-		public_key /etc/keys/a.pem /etc/keys/b.pem
+		public_key_files /etc/keys/a.pem /etc/keys/b.pem
 		jwks_url https://idp.test/.well-known/jwks.json
 		jwks_min_refresh_interval 10s
 		algorithms HS256 RS256
-		issuer https://idp.test
-		audience app1 app2
-		require_claims email
+		issuers https://idp.test
+		audiences app1 app2
+		required_claims email
 		leeway 30s
 		cache_ttl 2m
 		max_cache_entries 100
 	}`)
-	d.Next()
 	var v Verifier
 	if err := v.UnmarshalCaddyfile(d); err != nil {
 		t.Fatal(err)
@@ -54,9 +53,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		cache_ttl 30s
 		timeout 2s
 		max_cache_entries 500
-		audience api
+		audiences api
 	}`)
-	d.Next()
 	v = Verifier{}
 	if err := v.UnmarshalCaddyfile(d); err != nil {
 		t.Fatal(err)
@@ -80,10 +78,12 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		"introspect {\n cache_ttl 1s\n}":           "needs the endpoint URL",
 		"introspect u {\n max_cache_entries -1\n}": "positive integer",
 		"basic {\n}":                               "expected jwt or introspect",
+		"jwt {\n issuer x\n}":                      `unrecognized jwt option "issuer"`,
+		"jwt {\n public_key a.pem\n}":              `unrecognized jwt option "public_key"`,
+		"jwt {\n alg RS256\n}":                     `unrecognized jwt option "alg"`,
 	}
 	for input, want := range cases {
 		d := caddyfile.NewTestDispenser(input)
-		d.Next()
 		var v Verifier
 		err := v.UnmarshalCaddyfile(d)
 		if err == nil || !strings.Contains(err.Error(), want) {

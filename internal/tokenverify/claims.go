@@ -9,20 +9,21 @@ import (
 // ClaimRules are the claim checks both verification modes apply once a
 // token is known to be genuine.
 type ClaimRules struct {
-	// Issuers lists the accepted `iss` values. When set, a token whose
-	// issuer is not one of them is refused.
+	// The accepted `iss` values. When set, a token whose issuer is not one
+	// of them is refused. Default: any issuer.
 	Issuers []string `json:"issuers,omitempty"`
 
-	// Audiences lists the accepted audiences. When set, a token is refused
-	// unless its `aud` (a string or a list) contains at least one of them.
+	// The accepted audiences. When set, a token is refused unless its `aud`
+	// (a string or a list) holds at least one of them. Default: any
+	// audience.
 	Audiences []string `json:"audiences,omitempty"`
 
-	// RequiredClaims names claims that must be present (with any value) for
-	// the token to be accepted.
+	// Claims that must be present, with any value, for a token to be
+	// accepted. Default: none.
 	RequiredClaims []string `json:"required_claims,omitempty"`
 
-	// Leeway is the clock skew tolerated when checking `exp`, `nbf` and
-	// `iat`. Default: 0 (no tolerance); keep it to seconds.
+	// The clock skew tolerated when checking `exp`, `nbf` and `iat`, at most
+	// `5m`; keep it to seconds. Default: `0s` (no tolerance).
 	Leeway caddy.Duration `json:"leeway,omitempty"`
 }
 

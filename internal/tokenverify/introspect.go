@@ -25,33 +25,35 @@ const maxIntrospectionBytes = 1 << 20
 // Introspect verifies tokens through an OAuth 2.0 token introspection
 // endpoint (RFC 7662). A token is accepted when the endpoint answers
 // `"active": true` and the claim rules hold; the answer's members become the
-// claims. Answers (positive and negative) are cached for CacheTTL under the
-// SHA-256 of the token, never longer than the token's own `exp`.
+// claims. Answers, positive and negative, are cached for `cache_ttl` under
+// the SHA-256 of the token, never longer than the token's own `exp`.
 type Introspect struct {
-	// URL is the introspection endpoint. Placeholders such as `{env.*}` are
-	// resolved at provision time.
+	// The introspection endpoint, an absolute http(s) URL. Placeholders such
+	// as `{env.INTROSPECTION_URL}` are resolved when the config loads.
+	// Required.
 	URL string `json:"url,omitempty"`
 
-	// ClientID authenticates this proxy to the endpoint with HTTP Basic
-	// authentication, together with ClientSecret. Placeholders are resolved
-	// at provision time.
+	// The client ID this proxy authenticates with to the endpoint (HTTP
+	// Basic authentication, with `client_secret`). Placeholders are
+	// resolved when the config loads. Default: none (no authentication).
 	ClientID string `json:"client_id,omitempty"`
 
-	// ClientSecret is the client secret, normally `{env.SOME_VARIABLE}`. When
-	// configured, an empty resolved value is a provision error.
+	// The client secret, normally a placeholder such as
+	// `{env.CLIENT_SECRET}`; one that resolves to nothing is a config
+	// error. Requires `client_id`. Default: none.
 	ClientSecret string `json:"client_secret,omitempty"`
 
-	// TokenTypeHint is sent as `token_type_hint`. Default: access_token.
+	// The `token_type_hint` sent to the endpoint. Default: `access_token`.
 	TokenTypeHint string `json:"token_type_hint,omitempty"`
 
-	// CacheTTL is how long an answer is reused. Default: 60s. A revoked token
-	// may therefore stay accepted for up to this long.
+	// How long an answer is reused. A revoked token may stay accepted for up
+	// to this long. Default: `1m`.
 	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
 
-	// MaxCacheEntries bounds the number of cached answers. Default: 10000.
+	// The most answers kept by the `cache_ttl` cache. Default: 10000.
 	MaxCacheEntries int `json:"max_cache_entries,omitempty"`
 
-	// Timeout bounds one call to the endpoint. Default: 5s.
+	// How long one call to the endpoint may take. Default: `5s`.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
 	ClaimRules

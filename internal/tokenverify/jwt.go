@@ -5,10 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -16,78 +12,74 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 	"go.uber.org/zap"
-
-	"github.com/caddy-bff/caddy-bff/internal/secret"
 )
 
-// minSecretLen is the shortest HMAC secret accepted: RFC 7518 section 3.2
-// requires a key at least as long as the hash output, 32 bytes for HS256.
-const minSecretLen = 32
-
 // JWT verifies signed JSON Web Tokens locally. At least one key source is
-// required: Secret (HMAC), PublicKeys / PublicKeyFiles (PEM) or JWKSURL.
+// required: `secret`, `public_keys_pem`, `public_key_files` or `jwks_url`.
 type JWT struct {
-	// Secret is the HMAC secret for HS256/HS384/HS512 tokens. Give it as a
-	// placeholder such as `{env.JWT_SECRET}`: it is resolved at provision
-	// time, and an empty result is a provision error. At least 32 bytes.
+	// The HMAC secret that verifies HS256, HS384 and HS512 tokens, at least
+	// 32 bytes long. Give it as a placeholder such as `{env.JWT_SECRET}`: it
+	// is resolved when the config loads, and one that resolves to nothing is
+	// a config error. Default: none.
 	Secret string `json:"secret,omitempty"`
 
-	// PublicKeys holds PEM-encoded public keys or certificates (RSA, ECDSA
-	// P-256/P-384/P-521 or Ed25519). Placeholders such as
-	// `{env.JWT_PUBLIC_KEY}` are resolved at provision time.
-	PublicKeys []string `json:"public_keys,omitempty"`
+	// Public keys or certificates as PEM text (RSA, ECDSA P-256, P-384 or
+	// P-521, or Ed25519). Placeholders such as `{env.JWT_PUBLIC_KEY}` are
+	// resolved when the config loads. Default: none.
+	PublicKeysPEM []string `json:"public_keys_pem,omitempty"`
 
-	// PublicKeyFiles lists files holding PEM-encoded public keys or
-	// certificates, read at provision time.
+	// Files holding public keys or certificates in PEM form, read when the
+	// config loads. Default: none.
 	PublicKeyFiles []string `json:"public_key_files,omitempty"`
 
-	// JWKSURL is the URL of a JSON Web Key Set. The set is fetched at
-	// provision time (a failure there is logged, not fatal), refreshed in the
-	// background when older than JWKSRefreshInterval, and refetched when a
-	// token names an unknown `kid`, at most once per JWKSMinRefreshInterval.
-	// Symmetric (`oct`) keys in the set are ignored.
+	// The URL of a JSON Web Key Set. The set is fetched when the config loads
+	// (a failure there is logged, not fatal), refreshed in the background
+	// once older than `jwks_refresh_interval`, and fetched again when a
+	// token names an unknown `kid`, at most once per
+	// `jwks_min_refresh_interval`. Symmetric (`oct`) keys in the set are
+	// ignored. Default: none.
 	JWKSURL string `json:"jwks_url,omitempty"`
 
-	// JWKSRefreshInterval is the age after which the key set is refreshed.
-	// Default: 15m.
+	// The age after which the key set from `jwks_url` is refreshed.
+	// Default: `15m`.
 	JWKSRefreshInterval caddy.Duration `json:"jwks_refresh_interval,omitempty"`
 
-	// JWKSMinRefreshInterval rate-limits refetches of the key set caused by
+	// The shortest time between two fetches of the key set caused by
 	// unknown key IDs, so forged `kid` values cannot hammer the endpoint.
-	// Default: 30s.
+	// Default: `30s`.
 	JWKSMinRefreshInterval caddy.Duration `json:"jwks_min_refresh_interval,omitempty"`
 
-	// Algorithms pins the accepted signature algorithms (RS256, ES256,
-	// EdDSA, HS256, ...). The token's `alg` header must be one of them and
-	// match the type of the key that verifies it; `none` is always refused.
-	// Default: HS256 when Secret is set, plus the algorithm each PEM key's
-	// type implies (RS256 for RSA, ES256/ES384/ES512 by curve, EdDSA for
-	// Ed25519). With JWKSURL and no static key, Algorithms is required.
+	// The accepted signature algorithms (RS256, ES256, EdDSA, HS256, ...).
+	// A token's `alg` header must be one of them and match the type of the
+	// key that verifies it; `none` is always refused. Required with
+	// `jwks_url` and no static key. Default: HS256 with `secret`, plus the
+	// algorithm each PEM key's type implies (RS256 for RSA, ES256, ES384 or
+	// ES512 by curve, EdDSA for Ed25519).
 	Algorithms []string `json:"algorithms,omitempty"`
 
-	// CacheTTL is how long a verified token's claims are reused without
-	// verifying its signature again, keyed by the SHA-256 of the token; its
-	// `exp` is still checked on every use. Refused tokens are never cached.
-	// A token signed by a key that is later withdrawn from the JWKS stays
-	// accepted for at most this long. Default: 60s; -1 (Caddyfile: `off`)
-	// verifies every time.
+	// How long a verified token's claims are reused without checking its
+	// signature again, keyed by the SHA-256 of the token; its `exp` is still
+	// checked on every use, and refused tokens are never cached. A token
+	// signed by a key later withdrawn from the key set stays accepted for at
+	// most this long. A negative value (`off` in the Caddyfile) verifies
+	// every token in full. Default: `1m`.
 	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
 
-	// MaxCacheEntries bounds the verified-token cache. Default: 10000.
+	// The most verified tokens kept by the `cache_ttl` cache.
+	// Default: 10000.
 	MaxCacheEntries int `json:"max_cache_entries,omitempty"`
 
-	// AllowMissingExp accepts tokens without an `exp` claim. RFC 8725
-	// section 3.10 and RFC 7519 section 4.1.4: a token that never expires
-	// is a credential that cannot be withdrawn, so by default such a token
-	// is refused. Default: false.
+	// Accepts tokens without an `exp` claim. Such a token never expires, a
+	// credential that cannot be withdrawn (RFC 8725 section 3.10, RFC 7519
+	// section 4.1.4), so by default it is refused. Default: false.
 	AllowMissingExp bool `json:"allow_missing_exp,omitempty"`
 
-	// Types lists the accepted values of the `typ` header, compared
-	// case-insensitively with "application/" optional (RFC 7515 section
-	// 4.1.9). A token without `typ` is accepted; one with another type (a
-	// Security Event Token, `secevent+jwt`, or an ID token type a provider
-	// marks, say) is refused, as RFC 8725 section 3.11 recommends.
-	// Default: JWT and at+jwt (RFC 9068 access tokens).
+	// The accepted values of the `typ` header, compared case-insensitively
+	// with "application/" optional (RFC 7515 section 4.1.9). A token without
+	// `typ` is accepted; one of another type (a Security Event Token,
+	// `secevent+jwt`, or a provider's ID token type, say) is refused, as
+	// RFC 8725 section 3.11 recommends. Default: `JWT` and `at+jwt` (RFC
+	// 9068 access tokens).
 	Types []string `json:"types,omitempty"`
 
 	ClaimRules
@@ -99,128 +91,6 @@ type JWT struct {
 	jwks    *jwksSource
 	leeway  time.Duration
 	logger  *zap.Logger
-}
-
-func (j *JWT) provision(ctx caddy.Context) error {
-	j.logger = ctx.Logger()
-	repl := caddy.NewReplacer()
-	j.static = nil
-
-	if j.Secret != "" {
-		key, err := secret.Resolve("secret", j.Secret)
-		if err != nil {
-			return err
-		}
-		if len(key) < minSecretLen {
-			return fmt.Errorf("secret is %d bytes; at least %d are required", len(key), minSecretLen)
-		}
-		j.static = append(j.static, keyEntry{raw: []byte(key)})
-	}
-	for i, text := range j.PublicKeys {
-		pem := repl.ReplaceKnown(text, "")
-		if strings.TrimSpace(pem) == "" {
-			return fmt.Errorf("public_keys[%d] resolved to an empty value", i)
-		}
-		keys, err := parsePEMKeys([]byte(pem))
-		if err != nil {
-			return fmt.Errorf("public_keys[%d]: %w", i, err)
-		}
-		j.static = append(j.static, keys...)
-	}
-	for _, file := range j.PublicKeyFiles {
-		data, err := os.ReadFile(repl.ReplaceKnown(file, ""))
-		if err != nil {
-			return fmt.Errorf("reading public key file: %w", err)
-		}
-		keys, err := parsePEMKeys(data)
-		if err != nil {
-			return fmt.Errorf("public key file %s: %w", file, err)
-		}
-		j.static = append(j.static, keys...)
-	}
-	if j.JWKSURL != "" {
-		url := repl.ReplaceKnown(j.JWKSURL, "")
-		if url == "" {
-			return errors.New("jwks_url resolved to an empty value")
-		}
-		j.jwks = newJWKSSource(ctx, url,
-			defaultDuration(j.JWKSRefreshInterval, 15*time.Minute),
-			defaultDuration(j.JWKSMinRefreshInterval, 30*time.Second),
-			j.logger)
-	}
-	if len(j.static) == 0 && j.jwks == nil {
-		return errors.New("no key: set secret, public_keys, public_key_files or jwks_url")
-	}
-
-	names := j.Algorithms
-	if len(names) == 0 {
-		if len(j.static) == 0 {
-			return errors.New("algorithms is required with jwks_url (e.g. RS256)")
-		}
-		for _, k := range j.static {
-			if a := defaultAlgorithm(k.raw); a != "" && !slices.Contains(names, a) {
-				names = append(names, a)
-			}
-		}
-	}
-	j.allowed = make(map[string]jwa.SignatureAlgorithm, len(names))
-	for _, name := range names {
-		alg, err := lookupAlgorithm(name)
-		if err != nil {
-			return err
-		}
-		// An algorithm no configured key can verify is a configuration
-		// mistake (HS256 with only RSA keys, say): refuse it loudly instead
-		// of silently failing every token. JWKS keys are only known at run
-		// time, so public-key algorithms are accepted with a JWKS URL.
-		usable := j.jwks != nil && !alg.IsSymmetric()
-		for _, k := range j.static {
-			usable = usable || compatible(name, k.raw)
-		}
-		if !usable {
-			return fmt.Errorf("algorithm %s has no configured key of a matching type", name)
-		}
-		j.allowed[name] = alg
-	}
-	j.leeway = time.Duration(j.Leeway)
-	if err := checkLeeway(j.leeway); err != nil {
-		return err
-	}
-	for _, typ := range j.Types {
-		if strings.TrimSpace(typ) == "" {
-			return errors.New("types must not hold an empty value")
-		}
-	}
-	j.cache = nil
-	if j.CacheTTL >= 0 {
-		j.ttl = defaultDuration(j.CacheTTL, time.Minute)
-		max := j.MaxCacheEntries
-		if max <= 0 {
-			max = 10000
-		}
-		j.cache = newAnswerCache(max)
-	}
-	return nil
-}
-
-// lookupAlgorithm maps a configured algorithm name to the JOSE algorithm,
-// refusing `none` and names the library does not know.
-func lookupAlgorithm(name string) (jwa.SignatureAlgorithm, error) {
-	if strings.EqualFold(name, "none") {
-		return jwa.SignatureAlgorithm{}, errors.New("algorithm none is never accepted")
-	}
-	alg, ok := jwa.LookupSignatureAlgorithm(name)
-	if !ok || alg == jwa.NoSignature() {
-		return jwa.SignatureAlgorithm{}, fmt.Errorf("unknown signature algorithm %q", name)
-	}
-	return alg, nil
-}
-
-func defaultDuration(d caddy.Duration, def time.Duration) time.Duration {
-	if d > 0 {
-		return time.Duration(d)
-	}
-	return def
 }
 
 // verify parses and verifies token, then checks its time and claim rules.
@@ -277,17 +147,6 @@ func (j *JWT) verifyUncached(ctx context.Context, token string) (map[string]any,
 		return nil, err
 	}
 	return claims, nil
-}
-
-// checkLeeway refuses a negative leeway or one beyond MaxLeeway.
-func checkLeeway(d time.Duration) error {
-	switch {
-	case d < 0:
-		return errors.New("leeway must not be negative")
-	case d > MaxLeeway:
-		return fmt.Errorf("leeway %s is more than %s: clocks that far apart need fixing, not tolerating", d, MaxLeeway)
-	}
-	return nil
 }
 
 // classify turns a library error into a fixed reason, keeping the first

@@ -56,7 +56,7 @@ func TestJWTRFCRules(t *testing.T) {
 	hs := provisioned(t, &Verifier{JWT: &JWT{Secret: testSecret}})
 	noExpOK := provisioned(t, &Verifier{JWT: &JWT{Secret: testSecret, AllowMissingExp: true}})
 	custom := provisioned(t, &Verifier{JWT: &JWT{Secret: testSecret, Types: []string{"application/vnd.acme.session+jwt"}}})
-	rs := provisioned(t, &Verifier{JWT: &JWT{PublicKeys: []string{k.rsaPEM}}})
+	rs := provisioned(t, &Verifier{JWT: &JWT{PublicKeysPEM: []string{k.rsaPEM}}})
 
 	// An attacker's key, offered inside the token (jwk) or by URL (jku,
 	// x5u): a server that followed either would accept the attacker's

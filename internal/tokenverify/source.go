@@ -16,11 +16,13 @@ const DefaultCookie = "_token"
 
 // Source is one place a token is read from.
 type Source struct {
-	// From is `cookie`, `bearer` (the `Authorization: Bearer <token>`
-	// header) or `header` (the whole value of a named header).
+	// Where the token is: `cookie` (the value of the cookie `name`),
+	// `bearer` (the `Authorization: Bearer <token>` header) or `header` (the
+	// whole value of the header `name`). Required.
 	From string `json:"from"`
 
-	// Name is the cookie or header name; unused for bearer.
+	// The cookie or header name. Required with `cookie` and `header`;
+	// unused with `bearer`.
 	Name string `json:"name,omitempty"`
 }
 

@@ -1,7 +1,9 @@
-// Package tokenverify is the one verification block of caddy-bff: it decides
-// whether a bearer or session token is genuine and returns its claims. It is
-// shared by the auth_proxy handler, the authenticated matcher and the
-// session_callback handler, so all three accept exactly the same tokens.
+// Package tokenverify is the token verification block of caddy-bff: the
+// `jwt` and `introspect` configuration that decides whether a bearer or
+// session token is genuine and returns its claims. The auth_proxy handler,
+// the authenticated matcher and the session_callback handler all embed it,
+// so all three accept exactly the same tokens and are configured with the
+// same words.
 //
 // Two modes exist. `jwt` verifies a signed JSON Web Token locally (HMAC
 // secret, PEM public keys or a JWKS URL), with the accepted algorithms pinned
@@ -19,14 +21,15 @@ import (
 )
 
 // Verifier is the configuration and runtime of a token verification block.
-// Exactly one of JWT or Introspect is set. Provision it before use; Verify
-// is safe for concurrent use.
+// Exactly one of `jwt` or `introspect` is set. Provision it before use;
+// Verify is safe for concurrent use.
 type Verifier struct {
-	// JWT verifies JSON Web Tokens locally with configured keys.
+	// Verifies JSON Web Tokens locally, with an HMAC secret, PEM public keys
+	// or a JWKS URL. Exclusive with `introspect`.
 	JWT *JWT `json:"jwt,omitempty"`
 
-	// Introspect verifies opaque or JWT access tokens by asking an OAuth 2.0
-	// token introspection endpoint (RFC 7662).
+	// Verifies opaque or JWT access tokens by asking an OAuth 2.0 token
+	// introspection endpoint (RFC 7662). Exclusive with `jwt`.
 	Introspect *Introspect `json:"introspect,omitempty"`
 
 	verify func(ctx context.Context, token string) (map[string]any, error)

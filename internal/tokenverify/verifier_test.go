@@ -130,12 +130,12 @@ func TestJWTTable(t *testing.T) {
 	k := newTestKeys(t)
 	rules := ClaimRules{Issuers: []string{"https://issuer.test"}, Audiences: []string{"caddy-bff"}}
 	hmac := provisioned(t, &Verifier{JWT: &JWT{Secret: testSecret, ClaimRules: rules}})
-	rsaV := provisioned(t, &Verifier{JWT: &JWT{PublicKeys: []string{k.rsaPEM}, ClaimRules: rules}})
-	ecV := provisioned(t, &Verifier{JWT: &JWT{PublicKeys: []string{k.ecPEM}, ClaimRules: rules}})
-	edV := provisioned(t, &Verifier{JWT: &JWT{PublicKeys: []string{k.edPEM}, ClaimRules: rules}})
+	rsaV := provisioned(t, &Verifier{JWT: &JWT{PublicKeysPEM: []string{k.rsaPEM}, ClaimRules: rules}})
+	ecV := provisioned(t, &Verifier{JWT: &JWT{PublicKeysPEM: []string{k.ecPEM}, ClaimRules: rules}})
+	edV := provisioned(t, &Verifier{JWT: &JWT{PublicKeysPEM: []string{k.edPEM}, ClaimRules: rules}})
 	// A verifier that (wrongly, but possibly) pins HS256 next to RS256: the
 	// RSA key must still never serve as an HMAC secret.
-	mixed := provisioned(t, &Verifier{JWT: &JWT{Secret: testSecret, PublicKeys: []string{k.rsaPEM}, Algorithms: []string{"RS256", "HS256"}, ClaimRules: rules}})
+	mixed := provisioned(t, &Verifier{JWT: &JWT{Secret: testSecret, PublicKeysPEM: []string{k.rsaPEM}, Algorithms: []string{"RS256", "HS256"}, ClaimRules: rules}})
 
 	valid := claimsFor(t, nil)
 	hsToken := sign(t, valid, jwa.HS256(), []byte(testSecret), "")
@@ -251,9 +251,9 @@ func TestProvisionRefusals(t *testing.T) {
 		{"empty env secret", Verifier{JWT: &JWT{Secret: "{env.CADDYBFF_EMPTY_SECRET}"}}, "empty value"},
 		{"short secret", Verifier{JWT: &JWT{Secret: "short"}}, "at least 32"},
 		{"alg none", Verifier{JWT: &JWT{Secret: testSecret, Algorithms: []string{"none"}}}, "never accepted"},
-		{"HS256 with RSA key only", Verifier{JWT: &JWT{PublicKeys: []string{k.rsaPEM}, Algorithms: []string{"HS256"}}}, "no configured key"},
+		{"HS256 with RSA key only", Verifier{JWT: &JWT{PublicKeysPEM: []string{k.rsaPEM}, Algorithms: []string{"HS256"}}}, "no configured key"},
 		{"jwks without algorithms", Verifier{JWT: &JWT{JWKSURL: "http://127.0.0.1:1/jwks"}}, "algorithms is required"},
-		{"private key", Verifier{JWT: &JWT{PublicKeys: []string{privatePEM(t, k.rsa)}}}, "private key"},
+		{"private key", Verifier{JWT: &JWT{PublicKeysPEM: []string{privatePEM(t, k.rsa)}}}, "private key"},
 		{"introspect secret empty", Verifier{Introspect: &Introspect{URL: "https://x.test", ClientID: "a", ClientSecret: "{env.CADDYBFF_EMPTY_SECRET}"}}, "empty value"},
 		{"introspect relative url", Verifier{Introspect: &Introspect{URL: "/introspect"}}, "absolute"},
 	}
