@@ -364,3 +364,23 @@ func TestCacheStatusOfCoalescedWaiters(t *testing.T) {
 		}
 	}
 }
+
+func TestCacheStatusStringOrderAndOneDetail(t *testing.T) {
+	for _, tc := range []struct {
+		status cacheStatus
+		want   string
+	}{
+		{cacheStatus{cache: "c", hit: true, ttl: 59 * time.Second, hasTTL: true}, "c; hit; ttl=59"},
+		{cacheStatus{cache: "c", hit: true, ttl: -1500 * time.Millisecond, hasTTL: true, detail: "max-stale"}, "c; hit; ttl=-1; detail=max-stale"},
+		{cacheStatus{cache: "c", fwd: cache.FwdURIMiss}.storedWith(time.Minute), "c; fwd=uri-miss; ttl=60; stored"},
+		{cacheStatus{cache: "c", fwd: cache.FwdMiss, fwdDetail: "invalidated", detail: "no-store"}, "c; fwd=miss; detail=invalidated"},
+		{cacheStatus{cache: "c", fwd: cache.FwdMiss, fwdDetail: "invalidated"}.storedWith(time.Minute), "c; fwd=miss; detail=invalidated; ttl=60; stored"},
+		{cacheStatus{cache: "c", fwd: cache.FwdStale, fwdStatus: 503, ttl: -2 * time.Second, hasTTL: true, detail: "stale-if-error"}, "c; fwd=stale; fwd-status=503; ttl=-2; detail=stale-if-error"},
+		{cacheStatus{cache: "c", fwd: cache.FwdBypass, showKey: true}, `c; fwd=bypass; key=""`},
+		{cacheStatus{cache: "c", hit: true, hasTTL: true, key: "a\"b\\c\x01", showKey: true}, `c; hit; ttl=0; key="a\"b\\c "`},
+	} {
+		if got := tc.status.String(); got != tc.want {
+			t.Errorf("%+v: String() = %q, want %q", tc.status, got, tc.want)
+		}
+	}
+}
