@@ -163,21 +163,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) setup(logger *zap.Logger) error {
 	h.logger = logger
 	h.now = time.Now
-	if len(h.TagHeaders) == 0 {
-		h.TagHeaders = DefaultTagHeaders
-	}
-	if h.MaxItemSize == 0 {
-		h.MaxItemSize = DefaultMaxItemSize
-	}
-	if h.TargetedFields == nil {
-		h.TargetedFields = []string{"CDN-Cache-Control", "Surrogate-Control"}
-	}
-	if h.CacheName == "" {
-		h.CacheName = DefaultCacheName
-	}
-	if h.LockTimeout == 0 {
-		h.LockTimeout = caddy.Duration(DefaultLockTimeout)
-	}
+	h.applyDefaults()
 	if err := h.Validate(); err != nil {
 		return err
 	}
@@ -198,6 +184,25 @@ func (h *Handler) setup(logger *zap.Logger) error {
 		AllowPrivate:   h.AllowPrivate,
 	}
 	return nil
+}
+
+// applyDefaults fills in the settings left unset.
+func (h *Handler) applyDefaults() {
+	if len(h.TagHeaders) == 0 {
+		h.TagHeaders = DefaultTagHeaders
+	}
+	if h.MaxItemSize == 0 {
+		h.MaxItemSize = DefaultMaxItemSize
+	}
+	if h.TargetedFields == nil {
+		h.TargetedFields = []string{"CDN-Cache-Control", "Surrogate-Control"}
+	}
+	if h.CacheName == "" {
+		h.CacheName = DefaultCacheName
+	}
+	if h.LockTimeout == 0 {
+		h.LockTimeout = caddy.Duration(DefaultLockTimeout)
+	}
 }
 
 // StoreProvider is what handlers need of the tag_cache app.
