@@ -50,6 +50,8 @@ type fetchTimes struct {
 	response time.Time
 }
 
+// run forwards the request and deals with the response: streamed to the
+// client and stored, or held back and answered from the stale entry.
 func (f *fillRun) run(next caddyhttp.Handler) (*cache.Entry, error) {
 	f.times = fetchTimes{clock: f.h.store.Clock().Now(), request: f.h.now()}
 	upstream := f.upstreamRequest()

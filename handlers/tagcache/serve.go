@@ -107,7 +107,7 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, next caddyhttp.Han
 		return h.revalidate(w, r, next, lr, e)
 	case cache.RefuseOnlyIfCached:
 		return h.gatewayTimeout(w, lr, d)
-	default:
+	default: // cache.ForwardMiss
 		return h.serveMiss(w, r, next, lr, cacheStatus{fwd: d.Fwd, fwdDetail: d.Detail})
 	}
 }
