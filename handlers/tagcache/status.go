@@ -44,7 +44,11 @@ type cacheStatus struct {
 // each only when set.
 func (s cacheStatus) String() string {
 	var b strings.Builder
-	b.Grow(len(s.cache) + len(s.fwd) + len(s.fwdDetail) + len(s.detail) + len(s.key) + 48)
+	size := len(s.cache) + len(s.fwd) + len(s.fwdDetail) + len(s.detail) + 32
+	if s.showKey {
+		size += len(s.key) + 8
+	}
+	b.Grow(size)
 	b.WriteString(s.cache)
 	if s.hit {
 		b.WriteString("; hit")
