@@ -49,18 +49,9 @@ func (tc *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			tc.Store = d.Val()
 		case "tag_header":
-			args := d.RemainingArgs()
-			if len(args) < 1 || len(args) > 2 {
-				return d.Errf("tag_header takes a header name and an optional separator (comma, space or both)")
-			}
-			th := TagHeader{Name: args[0]}
-			if len(args) == 2 {
-				th.Separator = TagSeparator(args[1])
-				switch th.Separator {
-				case SeparateByComma, SeparateBySpace, SeparateByBoth:
-				default:
-					return d.Errf("tag_header %s: separator must be comma, space or both, not %q", args[0], args[1])
-				}
+			th, err := parseTagHeader(d)
+			if err != nil {
+				return err
 			}
 			tc.TagHeaders = append(tc.TagHeaders, th)
 		case "keep_tag_headers":
@@ -69,14 +60,11 @@ func (tc *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			tc.KeepTagHeaders = true
 		case "ttl":
-			if !d.NextArg() {
-				return d.ArgErr()
+			dur, err := parsePositiveDuration(d)
+			if err != nil {
+				return err
 			}
-			dur, err := caddy.ParseDuration(d.Val())
-			if err != nil || dur <= 0 {
-				return d.Errf("ttl: %q is not a positive duration", d.Val())
-			}
-			tc.TTL = caddy.Duration(dur)
+			tc.TTL = dur
 		case "allow_set_cookie":
 			if d.NextArg() {
 				return d.ArgErr()
@@ -115,34 +103,23 @@ func (tc *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			tc.CacheName = d.Val()
 		case "lock_timeout":
-			if !d.NextArg() {
-				return d.ArgErr()
+			dur, err := parsePositiveDuration(d)
+			if err != nil {
+				return err
 			}
-			dur, err := caddy.ParseDuration(d.Val())
-			if err != nil || dur <= 0 {
-				return d.Errf("lock_timeout: %q is not a positive duration", d.Val())
+			tc.LockTimeout = dur
+		case "credential_cookie":
+			names, err := parseNames(d, httpsyntax.IsToken)
+			if err != nil {
+				return err
 			}
-			tc.LockTimeout = caddy.Duration(dur)
-		case "credential_cookie", "credential_header":
-			option := d.Val()
-			names := d.RemainingArgs()
-			if len(names) == 0 {
-				return d.ArgErr()
+			tc.CredentialCookies = append(tc.CredentialCookies, names...)
+		case "credential_header":
+			names, err := parseNames(d, httpsyntax.IsHeaderName)
+			if err != nil {
+				return err
 			}
-			for _, n := range names {
-				valid := httpsyntax.IsToken(n)
-				if option == "credential_header" {
-					valid = httpsyntax.IsHeaderName(n)
-				}
-				if !valid {
-					return d.Errf("%s: %q is not a valid name", option, n)
-				}
-			}
-			if option == "credential_cookie" {
-				tc.CredentialCookies = append(tc.CredentialCookies, names...)
-			} else {
-				tc.CredentialHeaders = append(tc.CredentialHeaders, names...)
-			}
+			tc.CredentialHeaders = append(tc.CredentialHeaders, names...)
 		case "nextjs":
 			if d.NextArg() {
 				return d.Errf("nextjs takes no arguments")
@@ -158,6 +135,53 @@ func (tc *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	return nil
+}
+
+// parseTagHeader reads `tag_header <name> [comma|space|both]`.
+func parseTagHeader(d *caddyfile.Dispenser) (TagHeader, error) {
+	args := d.RemainingArgs()
+	if len(args) < 1 || len(args) > 2 {
+		return TagHeader{}, d.Errf("tag_header takes a header name and an optional separator (comma, space or both)")
+	}
+	th := TagHeader{Name: args[0]}
+	if len(args) == 2 {
+		th.Separator = TagSeparator(args[1])
+		switch th.Separator {
+		case SeparateByComma, SeparateBySpace, SeparateByBoth:
+		default:
+			return TagHeader{}, d.Errf("tag_header %s: separator must be comma, space or both, not %q", args[0], args[1])
+		}
+	}
+	return th, nil
+}
+
+// parsePositiveDuration reads an option's one duration, which must be
+// positive.
+func parsePositiveDuration(d *caddyfile.Dispenser) (caddy.Duration, error) {
+	option := d.Val()
+	if !d.NextArg() {
+		return 0, d.ArgErr()
+	}
+	dur, err := caddy.ParseDuration(d.Val())
+	if err != nil || dur <= 0 {
+		return 0, d.Errf("%s: %q is not a positive duration", option, d.Val())
+	}
+	return caddy.Duration(dur), nil
+}
+
+// parseNames reads the names an option lists, each checked by valid.
+func parseNames(d *caddyfile.Dispenser, valid func(string) bool) ([]string, error) {
+	option := d.Val()
+	names := d.RemainingArgs()
+	if len(names) == 0 {
+		return nil, d.ArgErr()
+	}
+	for _, n := range names {
+		if !valid(n) {
+			return nil, d.Errf("%s: %q is not a valid name", option, n)
+		}
+	}
+	return names, nil
 }
 
 var _ caddyfile.Unmarshaler = (*Handler)(nil)

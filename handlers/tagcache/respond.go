@@ -11,35 +11,14 @@ import (
 
 // serveEntry answers from a stored entry: its headers with a correct Age
 // and this cache's Cache-Status, a 304 when the client's own conditional
-// request matches, and no body for HEAD.
-func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.Entry, now time.Time, cacheStatus string) error {
-	// Headers set by handlers that ran before tag_cache are this request's
-	// own and win over stored ones of the same name (an entry holds only
-	// what the later handlers produced). Vary is a list both add to, so
-	// the stored names follow this request's.
-	// The values are copied (into one backing array, so one allocation):
-	// handlers that run later, like `header` with a replace operation,
-	// may edit them in place, and the stored entry must stay untouched.
+// request matches, a single range when asked for one, and no body for HEAD.
+func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.Entry, now time.Time, status cacheStatus) error {
 	header := w.Header()
-	total := 1
-	for _, vs := range e.Header {
-		total += len(vs)
-	}
-	values := make([]string, 0, total+len(header["Vary"]))
-	for k, vs := range e.Header {
-		own, set := header[k]
-		if set && k != "Vary" {
-			continue
-		}
-		start := len(values)
-		values = append(values, own...)
-		values = append(values, vs...)
-		header[k] = values[start:len(values):len(values)]
-	}
+	values := replayHeader(header, e.Header)
 	h.stripTagHeaders(header)
 	age := int64(e.Age(now) / time.Second)
 	header.Set("Age", strconv.FormatInt(max(age, 0), 10))
-	header.Add("Cache-Status", cacheStatus)
+	header.Add("Cache-Status", h.render(status))
 
 	if e.Status == http.StatusOK && notModified(r, e.Header) {
 		for _, k := range []string{"Content-Length", "Content-Type", "Content-Encoding", "Content-Range", "Transfer-Encoding"} {
@@ -50,11 +29,7 @@ func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.En
 	}
 	if e.Status == http.StatusOK && r.Method == http.MethodGet {
 		if start, end, ok := singleRange(r, e); ok {
-			header.Set("Content-Range", "bytes "+strconv.Itoa(start)+"-"+strconv.Itoa(end)+"/"+strconv.Itoa(len(e.Body)))
-			header.Set("Content-Length", strconv.Itoa(end-start+1))
-			w.WriteHeader(http.StatusPartialContent)
-			_, err := w.Write(e.Body[start : end+1])
-			return err
+			return writeRange(w, e.Body, start, end)
 		}
 	}
 	values = append(values, e.ContentLength()[0])
@@ -64,6 +39,45 @@ func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *cache.En
 		return nil
 	}
 	_, err := w.Write(e.Body)
+	return err
+}
+
+// replayHeader sets the stored header fields on the client's header.
+// Headers set by handlers that ran before tag_cache are this request's
+// own and win over stored ones of the same name (an entry holds only what
+// the later handlers produced). Vary is a list both add to, so the stored
+// names follow this request's.
+//
+// The values are copied, into one backing array so one allocation:
+// handlers that run later, like `header` with a replace operation, may
+// edit them in place, and the stored entry must stay untouched. The array
+// is returned with room left for one more value (Content-Length).
+func replayHeader(header, stored http.Header) []string {
+	total := 1
+	for _, vs := range stored {
+		total += len(vs)
+	}
+	values := make([]string, 0, total+len(header["Vary"]))
+	for k, vs := range stored {
+		own, set := header[k]
+		if set && k != "Vary" {
+			continue
+		}
+		start := len(values)
+		values = append(values, own...)
+		values = append(values, vs...)
+		header[k] = values[start:len(values):len(values)]
+	}
+	return values
+}
+
+// writeRange answers with bytes start to end of body (RFC 9110 section
+// 14.4).
+func writeRange(w http.ResponseWriter, body []byte, start, end int) error {
+	w.Header().Set("Content-Range", "bytes "+strconv.Itoa(start)+"-"+strconv.Itoa(end)+"/"+strconv.Itoa(len(body)))
+	w.Header().Set("Content-Length", strconv.Itoa(end-start+1))
+	w.WriteHeader(http.StatusPartialContent)
+	_, err := w.Write(body[start : end+1])
 	return err
 }
 
@@ -108,51 +122,6 @@ func notModified(r *http.Request, stored http.Header) bool {
 
 func weakMatch(a, b string) bool {
 	return strings.TrimPrefix(a, "W/") == strings.TrimPrefix(b, "W/")
-}
-
-// status renders this cache's Cache-Status member (RFC 9211): the cache
-// name, the outcome ("hit" or "fwd=..."), ttl (the remaining freshness; negative
-// once stale), the key when debugging, and extra parameters.
-func (h *Handler) status(outcome string, ttl time.Duration, key string, extra string) string {
-	var b strings.Builder
-	b.Grow(len(h.CacheName) + len(outcome) + len(extra) + 24)
-	b.WriteString(h.CacheName)
-	b.WriteString("; ")
-	b.WriteString(outcome)
-	if outcome == "hit" || strings.Contains(extra, "stored") || strings.Contains(extra, "stale-if-error") {
-		b.WriteString("; ttl=")
-		b.WriteString(strconv.FormatInt(int64(ttl/time.Second), 10))
-	}
-	if extra != "" {
-		b.WriteString("; ")
-		b.WriteString(extra)
-	}
-	if h.Debug {
-		b.WriteString("; key=")
-		b.WriteString(sfString(key))
-	}
-	return b.String()
-}
-
-// sfString renders s as a structured-field string (RFC 8941): printable
-// ASCII only, with quotes and backslashes escaped.
-func sfString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c > 0x7e:
-			b.WriteByte(' ')
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 // singleRange parses a single satisfiable byte range of the request against

@@ -24,61 +24,69 @@ import (
 // file_server, respond...). Stored responses carry tags taken from response
 // headers and are invalidated by tag or path through the tag_cache app.
 type Handler struct {
-	// Store names the tag_cache app's store to use. Default: the default store.
+	// The name of the tag_cache app's store to keep responses in. Default:
+	// the app's `default` store.
 	Store string `json:"store,omitempty"`
-	// TagHeaders are the response headers tags are read from, with how each
-	// separates its tags. Default: Cache-Tag (comma), Surrogate-Key (space),
-	// x-next-cache-tags (comma).
+	// The response headers that carry a response's tags, each with how it
+	// separates them. Default: `Cache-Tag` (comma-separated),
+	// `Surrogate-Key` (space-separated) and `X-Next-Cache-Tags`
+	// (comma-separated).
 	TagHeaders []TagHeader `json:"tag_headers,omitempty"`
-	// KeepTagHeaders sends the tag headers on to clients. By default they are
-	// stripped, as CDNs do: tags describe the cache's content, not the page.
+	// Sends the tag headers on to clients. Default: false; they are
+	// stripped, as CDNs do, because tags describe the cache's content, not
+	// the page.
 	KeepTagHeaders bool `json:"keep_tag_headers,omitempty"`
-	// TTL, when set, stores responses for this long whatever their freshness
-	// headers say, like Next.js `dynamic = 'force-static'`. Responses that are
-	// private, no-store or set cookies are still never stored unless
-	// AllowPrivate or AllowSetCookie say so.
+	// When set, every storable response is stored fresh for this long,
+	// whatever its freshness headers say (like Next.js
+	// `dynamic = 'force-static'`). Responses that are private, no-store or
+	// set cookies are still not stored unless `allow_private` or
+	// `allow_set_cookie` say so. Default: unset; freshness comes from the
+	// response (RFC 9111).
 	TTL caddy.Duration `json:"ttl,omitempty"`
-	// AllowSetCookie stores responses that carry Set-Cookie. Off by default:
-	// a cookie meant for one user would be replayed to everyone.
+	// Stores responses that carry `Set-Cookie`. Default: false, because a
+	// cookie meant for one user would be replayed to everyone.
 	AllowSetCookie bool `json:"allow_set_cookie,omitempty"`
-	// AllowPrivate stores responses marked Cache-Control: private. Off by
-	// default; a shared cache must not store them.
+	// Stores responses marked `Cache-Control: private`. Default: false; a
+	// shared cache must not store them.
 	AllowPrivate bool `json:"allow_private,omitempty"`
-	// MaxItemSize is the largest body stored, in bytes; larger bodies stream
-	// to the client unstored. Default: 16 MiB.
+	// The largest response body stored, in bytes; larger bodies stream to
+	// the client without being stored. Default: 16 MiB.
 	MaxItemSize int64 `json:"max_item_size,omitempty"`
-	// TargetedFields are the targeted cache-control fields obeyed before
-	// Cache-Control (RFC 9213), in order. Default: ["CDN-Cache-Control",
-	// "Surrogate-Control"].
+	// The targeted cache-control fields (RFC 9213) obeyed before
+	// `Cache-Control`, in order of precedence; an empty list obeys
+	// `Cache-Control` only. Default: `["CDN-Cache-Control",
+	// "Surrogate-Control"]`.
 	TargetedFields []string `json:"targeted_fields,omitempty"`
-	// CacheName identifies this cache in the Cache-Status header (RFC 9211).
-	// Default: "caddy-bff".
+	// The name this cache gives itself in the `Cache-Status` response
+	// header (RFC 9211); a token, without spaces, commas, semicolons,
+	// quotes or `=`. Default: `caddy-bff`.
 	CacheName string `json:"cache_name,omitempty"`
-	// Debug adds the cache key to Cache-Status.
+	// Adds the cache key to `Cache-Status`. Default: false.
 	Debug bool `json:"debug,omitempty"`
-	// LockTimeout bounds how long a request waits for a concurrent fill of the
-	// same key before going upstream itself. Default: 10s.
+	// How long a request waits for a concurrent request's upstream fetch of
+	// the same URI before fetching it itself. Default: 10s.
 	LockTimeout caddy.Duration `json:"lock_timeout,omitempty"`
-	// CredentialCookies names more cookies that carry a user's session (for
-	// example an app's own `__Secure-next-auth.session-token`). A request
-	// carrying one gets RFC 9111's rules for requests with Authorization:
-	// its response is stored only when marked public, s-maxage or
-	// must-revalidate, and served only to requests with a credential too.
-	// The cookies and headers that auth_proxy, the authenticated matcher
-	// and session_callback read are always counted. Default: none more.
+	// More cookies that carry a user's session (for example an app's own
+	// `__Secure-next-auth.session-token`). A request carrying one gets RFC
+	// 9111's rules for requests with `Authorization`: its response is
+	// stored only when marked public, s-maxage or must-revalidate, and is
+	// served only to requests that carry a credential too. The cookies and
+	// headers that auth_proxy, the authenticated matcher and
+	// session_callback read always count. Default: none more.
 	CredentialCookies []string `json:"credential_cookies,omitempty"`
-	// CredentialHeaders names more request headers that carry a credential,
-	// with the same effect as CredentialCookies. Authorization is always
-	// one. Default: none more.
+	// More request headers that carry a credential, with the same effect
+	// as `credential_cookies`. `Authorization` always counts. Default: none
+	// more.
 	CredentialHeaders []string `json:"credential_headers,omitempty"`
-	// Nextjs applies the Next.js profile for an app served by `next start`
-	// (see tagcache_nextjs.go and docs/nextjs.md): answers Next marks
-	// `x-nextjs-cache: STALE` are never stored, the Age of its cached
-	// answers is derived from when it generated them, inherited
-	// stale-while-revalidate is bounded to one second, Draft Mode and
-	// Preview Mode requests bypass the cache, `_rsc` redirects are not
-	// stored, `/_next/image` variants share entries across Accept values,
-	// and pages carry the root layout's implicit tag.
+	// Applies the profile for a Next.js app served by `next start`: answers
+	// Next marks `x-nextjs-cache: STALE` are not stored; the Age of
+	// answers from Next's own cache is derived from when Next generated
+	// them; stale-while-revalidate inherited from Next is bounded to one
+	// second; Draft Mode and Preview Mode requests bypass the cache; the
+	// redirects Next answers `_rsc` requests with are not stored;
+	// `/_next/image` requests share entries across Accept values that
+	// choose the same image; and pages carry the root layout's implicit
+	// tag, so revalidating the layout reaches every page. Default: false.
 	Nextjs bool `json:"nextjs,omitempty"`
 
 	store    *cache.Store
@@ -93,10 +101,11 @@ type Handler struct {
 
 // TagHeader names a response header that carries tags.
 type TagHeader struct {
-	// Name is the header field name.
+	// The header field name, such as `Cache-Tag`.
 	Name string `json:"name"`
-	// Separator is how tags are separated in it: "comma" (Cache-Tag,
-	// x-next-cache-tags), "space" (Surrogate-Key) or "both".
+	// How tags are separated in the header: `comma` (as in `Cache-Tag` and
+	// `X-Next-Cache-Tags`), `space` (as in `Surrogate-Key`) or `both`.
+	// Default: `comma`.
 	Separator TagSeparator `json:"separator,omitempty"`
 }
 
@@ -154,21 +163,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) setup(logger *zap.Logger) error {
 	h.logger = logger
 	h.now = time.Now
-	if len(h.TagHeaders) == 0 {
-		h.TagHeaders = DefaultTagHeaders
-	}
-	if h.MaxItemSize == 0 {
-		h.MaxItemSize = DefaultMaxItemSize
-	}
-	if h.TargetedFields == nil {
-		h.TargetedFields = []string{"CDN-Cache-Control", "Surrogate-Control"}
-	}
-	if h.CacheName == "" {
-		h.CacheName = DefaultCacheName
-	}
-	if h.LockTimeout == 0 {
-		h.LockTimeout = caddy.Duration(DefaultLockTimeout)
-	}
+	h.applyDefaults()
 	if err := h.Validate(); err != nil {
 		return err
 	}
@@ -189,6 +184,25 @@ func (h *Handler) setup(logger *zap.Logger) error {
 		AllowPrivate:   h.AllowPrivate,
 	}
 	return nil
+}
+
+// applyDefaults fills in the settings left unset.
+func (h *Handler) applyDefaults() {
+	if len(h.TagHeaders) == 0 {
+		h.TagHeaders = DefaultTagHeaders
+	}
+	if h.MaxItemSize == 0 {
+		h.MaxItemSize = DefaultMaxItemSize
+	}
+	if h.TargetedFields == nil {
+		h.TargetedFields = []string{"CDN-Cache-Control", "Surrogate-Control"}
+	}
+	if h.CacheName == "" {
+		h.CacheName = DefaultCacheName
+	}
+	if h.LockTimeout == 0 {
+		h.LockTimeout = caddy.Duration(DefaultLockTimeout)
+	}
 }
 
 // StoreProvider is what handlers need of the tag_cache app.
