@@ -1,4 +1,4 @@
-// Command soak is the adversarial soak of issue 10: for a bounded time it
+// Command soak is the adversarial soak of tag_cache: for a bounded time it
 // sends a Caddy with tag_cache (max_size 32MiB) every kind of request a
 // hostile client can send (unique URLs with 15 kB query strings, unsafe
 // methods on stored URIs, GETs with bodies, invalidations flooding the tag
