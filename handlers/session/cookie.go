@@ -136,17 +136,17 @@ func (c *Cookie) validate() error {
 		case c.Path != "/":
 			return fmt.Errorf("cookie %q: the __Host- prefix requires path / (browsers reject such cookies)", c.Name)
 		case !secure:
-			return fmt.Errorf("cookie %q: the __Host- prefix requires secure (browsers reject such cookies)", c.Name)
+			return fmt.Errorf("cookie %q: the __Host- prefix requires cookie_secure on (browsers reject such cookies)", c.Name)
 		}
 	}
 	if strings.HasPrefix(c.Name, securePrefix) && !secure {
-		return fmt.Errorf("cookie %q: the __Secure- prefix requires secure (browsers reject such cookies)", c.Name)
+		return fmt.Errorf("cookie %q: the __Secure- prefix requires cookie_secure on (browsers reject such cookies)", c.Name)
 	}
 	if c.sameSite == http.SameSiteNoneMode && !secure {
-		return fmt.Errorf("cookie same_site none requires secure (browsers reject such cookies)")
+		return fmt.Errorf("cookie_same_site none requires cookie_secure on (browsers reject such cookies)")
 	}
 	if c.Insecure && secure {
-		return fmt.Errorf("cookie insecure has an effect only with secure off")
+		return fmt.Errorf("cookie_secure's insecure flag has an effect only with cookie_secure off")
 	}
 	return nil
 }

@@ -53,10 +53,10 @@ func TestCookieProvision(t *testing.T) {
 	}{
 		{Cookie{HostPrefix: true, Domain: "example.com"}, "forbids a domain"},
 		{Cookie{Name: "__Host-x", Path: "/a"}, "requires path /"},
-		{Cookie{Name: "__Secure-x", Secure: &off}, "__Secure- prefix requires secure"},
-		{Cookie{SameSite: "none", Secure: &off}, "same_site none requires secure"},
+		{Cookie{Name: "__Secure-x", Secure: &off}, "__Secure- prefix requires cookie_secure on"},
+		{Cookie{SameSite: "none", Secure: &off}, "same_site none requires cookie_secure on"},
 		{Cookie{SameSite: "sometimes"}, "must be lax, strict or none"},
-		{Cookie{Insecure: true}, "only with secure off"},
+		{Cookie{Insecure: true}, "only with cookie_secure off"},
 		{Cookie{Name: "a b"}, "cookie name"},
 		{Cookie{Path: "nope"}, "must start with /"},
 		{Cookie{Path: "/a;Secure"}, "must start with /"},
