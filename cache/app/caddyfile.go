@@ -3,11 +3,11 @@ package app
 import (
 	"strconv"
 
+	"github.com/caddy-bff/caddy-bff/internal/caddyfileargs"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/dustin/go-humanize"
 )
 
 // ParseGlobalOption parses the `tag_cache` global option into the app:
@@ -53,14 +53,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for d.NextBlock(0) {
 		switch d.Val() {
 		case "max_size":
-			size, err := parseSize(d)
+			size, err := caddyfileargs.Size(d)
 			if err != nil {
 				return err
 			}
 			a.MaxSize = size
 		case "max_retention", "keep_stale":
 			name := d.Val()
-			dur, err := parseDuration(d)
+			dur, err := caddyfileargs.Duration(d)
 			if err != nil {
 				return err
 			}
@@ -70,7 +70,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				a.KeepStale = dur
 			}
 		case "max_tag_bytes":
-			size, err := parseSize(d)
+			size, err := caddyfileargs.Size(d)
 			if err != nil {
 				return err
 			}
@@ -102,7 +102,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			for nesting := d.Nesting(); d.NextBlock(nesting); {
 				switch d.Val() {
 				case "max_size":
-					size, err := parseSize(d)
+					size, err := caddyfileargs.Size(d)
 					if err != nil {
 						return err
 					}
@@ -139,33 +139,4 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-// parseSize reads the option's argument as a positive size such as 256MiB.
-func parseSize(d *caddyfile.Dispenser) (int64, error) {
-	name := d.Val()
-	if !d.NextArg() {
-		return 0, d.ArgErr()
-	}
-	size, err := humanize.ParseBytes(d.Val())
-	if err != nil || size == 0 || size > 1<<62 {
-		return 0, d.Errf("%s: %q is not a size such as 256MiB", name, d.Val())
-	}
-	if d.NextArg() {
-		return 0, d.ArgErr()
-	}
-	return int64(size), nil
-}
-
 var _ caddyfile.Unmarshaler = (*App)(nil)
-
-// parseDuration reads the option's argument as a positive duration.
-func parseDuration(d *caddyfile.Dispenser) (caddy.Duration, error) {
-	name := d.Val()
-	if !d.NextArg() {
-		return 0, d.ArgErr()
-	}
-	dur, err := caddy.ParseDuration(d.Val())
-	if err != nil || dur <= 0 {
-		return 0, d.Errf("%s: %q is not a positive duration", name, d.Val())
-	}
-	return caddy.Duration(dur), nil
-}

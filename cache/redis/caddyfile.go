@@ -6,9 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/caddyserver/caddy/v2"
+	"github.com/caddy-bff/caddy-bff/internal/caddyfileargs"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
-	"github.com/dustin/go-humanize"
 )
 
 // UnmarshalCaddyfile implements caddyfile.Unmarshaler: it reads the
@@ -91,7 +90,7 @@ func (c *Config) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			c.TLS = true
 		case "dial_timeout", "read_timeout", "write_timeout", "max_feed_lag", "wait_timeout":
-			dur, err := parseDuration(d)
+			dur, err := caddyfileargs.Duration(d)
 			if err != nil {
 				return err
 			}
@@ -115,13 +114,13 @@ func (c *Config) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			for n2 := d.Nesting(); d.NextBlock(n2); {
 				switch d.Val() {
 				case "max_item_size":
-					size, err := parseSize(d)
+					size, err := caddyfileargs.Size(d)
 					if err != nil {
 						return err
 					}
 					se.MaxItemSize = size
 				case "ttl":
-					dur, err := parseDuration(d)
+					dur, err := caddyfileargs.Duration(d)
 					if err != nil {
 						return err
 					}
@@ -189,35 +188,6 @@ func (c *Config) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return fmt.Errorf("%v, at %s:%d", err, d.File(), line)
 	}
 	return nil
-}
-
-// parseSize reads the option's argument as a positive size such as 1MiB.
-func parseSize(d *caddyfile.Dispenser) (int64, error) {
-	name := d.Val()
-	if !d.NextArg() {
-		return 0, d.ArgErr()
-	}
-	size, err := humanize.ParseBytes(d.Val())
-	if err != nil || size == 0 || size > 1<<62 {
-		return 0, d.Errf("%s: %q is not a size such as 256MiB", name, d.Val())
-	}
-	if d.NextArg() {
-		return 0, d.ArgErr()
-	}
-	return int64(size), nil
-}
-
-// parseDuration reads the option's argument as a positive duration.
-func parseDuration(d *caddyfile.Dispenser) (caddy.Duration, error) {
-	name := d.Val()
-	if !d.NextArg() {
-		return 0, d.ArgErr()
-	}
-	dur, err := caddy.ParseDuration(d.Val())
-	if err != nil || dur <= 0 {
-		return 0, d.Errf("%s: %q is not a positive duration", name, d.Val())
-	}
-	return caddy.Duration(dur), nil
 }
 
 // parseAddrs reads the remaining arguments as host:port addresses.
