@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -26,22 +25,15 @@ func BenchmarkAuthProxyRoute(b *testing.B) {
 	}
 	respond "ok"
 }`)
-	token := hsToken(b, "bench-user", map[string]any{"email": "bench@example.test"})
+	token := mintToken(b, tokenSpec{sub: "bench-user", claims: map[string]any{"email": "bench@example.test"}})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 10 * time.Second}
 	_ = c
 	do := func(path string) time.Duration {
-		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
 		start := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		r := send(b, client, http.MethodGet, base+path, withHeader("Authorization", "Bearer "+token))
 		elapsed := time.Since(start)
-		if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "ok" {
-			b.Fatalf("%s: %d %q", path, resp.StatusCode, body)
+		if r.status != http.StatusOK || strings.TrimSpace(r.body) != "ok" {
+			b.Fatalf("%s: %d %q", path, r.status, r.body)
 		}
 		return elapsed
 	}

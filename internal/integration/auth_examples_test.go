@@ -11,7 +11,7 @@ import (
 func TestAuthExampleProxyTS(t *testing.T) {
 	up := startUpstream(t)
 	c, base := loadExample(t, "proxy-ts.Caddyfile", up.URL)
-	token := hsToken(t, "user-42", nil)
+	token := mintToken(t, tokenSpec{sub: "user-42"})
 
 	// Unauthenticated API requests get the seed's answer, whatever the
 	// spelling of the path. (Like Next.js, path_pattern matches
@@ -25,7 +25,7 @@ func TestAuthExampleProxyTS(t *testing.T) {
 		}
 	}
 	// A bad bearer token is named as such.
-	r := send(t, c.Client, http.MethodGet, base+"/api/hello", "Authorization: Bearer "+token+"x")
+	r := send(t, c.Client, http.MethodGet, base+"/api/hello", withHeader("Authorization", "Bearer "+token+"x"))
 	assertSeed401(t, r, "tampered bearer")
 	if got := r.header.Get("WWW-Authenticate"); got != `Bearer realm="caddy-bff", error="invalid_token"` {
 		t.Fatalf("WWW-Authenticate %q", got)
@@ -33,8 +33,8 @@ func TestAuthExampleProxyTS(t *testing.T) {
 
 	// Authenticated by bearer or by the session cookie, the request reaches
 	// the app with the verified user id, and a spoofed one is gone.
-	for _, cred := range []string{"Authorization: Bearer " + token, "_token=" + token} {
-		seen := upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/api/hello?x=1", cred, "X-User-Id: admin", "X-User-Id: root"))
+	for _, cred := range []reqOpt{withHeader("Authorization", "Bearer "+token), withCookie("_token", token)} {
+		seen := upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/api/hello?x=1", cred, withHeader("X-User-Id", "admin"), withHeader("X-User-Id", "root")))
 		if seen.Path != "/api/hello" || seen.Query != "x=1" {
 			t.Fatalf("upstream saw %s?%s", seen.Path, seen.Query)
 		}
@@ -45,7 +45,7 @@ func TestAuthExampleProxyTS(t *testing.T) {
 
 	// Outside the matcher nothing is asked, and a spoofed identity header
 	// is dropped there too.
-	seen := upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/about", "X-User-Id: admin"))
+	seen := upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/about", withHeader("X-User-Id", "admin")))
 	if seen.Path != "/about" {
 		t.Fatalf("upstream saw %s", seen.Path)
 	}
@@ -55,14 +55,14 @@ func TestAuthExampleProxyTS(t *testing.T) {
 
 	// A CORS preflight is answered at the edge: 204, nothing from the app.
 	if r := send(t, c.Client, http.MethodOptions, base+"/api/hello",
-		"Origin: https://app.example", "Access-Control-Request-Method: POST", "X-User-Id: admin"); r.status != http.StatusNoContent || r.body != "" {
+		withHeader("Origin", "https://app.example"), withHeader("Access-Control-Request-Method", "POST"), withHeader("X-User-Id", "admin")); r.status != http.StatusNoContent || r.body != "" {
 		t.Fatalf("preflight: status %d body %q, want 204 from the edge", r.status, r.body)
 	}
 	// An OPTIONS that is not a preflight is authenticated.
 	assertSeed401(t, send(t, c.Client, http.MethodOptions, base+"/api/hello"), "plain OPTIONS")
 
 	// The error answer reflects no request header.
-	r = send(t, c.Client, http.MethodGet, base+"/api/hello", "X-Canary: canary-7f3a", "Origin: https://canary-origin.example")
+	r = send(t, c.Client, http.MethodGet, base+"/api/hello", withHeader("X-Canary", "canary-7f3a"), withHeader("Origin", "https://canary-origin.example"))
 	for name, values := range r.header {
 		for _, v := range values {
 			if strings.Contains(v, "canary") {
@@ -76,7 +76,7 @@ func TestAuthExampleProxyTS(t *testing.T) {
 func TestAuthExampleRedirectToLogin(t *testing.T) {
 	up := startUpstream(t)
 	c, base := loadExample(t, "redirect-to-login.Caddyfile", up.URL)
-	token := hsToken(t, "user-7", nil)
+	token := mintToken(t, tokenSpec{sub: "user-7"})
 
 	// `not authenticated` + redir.
 	r := send(t, c.Client, http.MethodGet, base+"/dashboard/reports?range=7d&x=1")
@@ -92,11 +92,11 @@ func TestAuthExampleRedirectToLogin(t *testing.T) {
 		t.Fatalf("data route of a gated page: status %d", r.status)
 	}
 	// A forged token is not a session.
-	r = send(t, c.Client, http.MethodGet, base+"/dashboard", "_token=forged.token.value")
+	r = send(t, c.Client, http.MethodGet, base+"/dashboard", withCookie("_token", "forged.token.value"))
 	if r.status != http.StatusTemporaryRedirect {
 		t.Fatalf("forged token: status %d", r.status)
 	}
-	seen := upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/dashboard", "_token="+token))
+	seen := upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/dashboard", withCookie("_token", token)))
 	if seen.Path != "/dashboard" {
 		t.Fatalf("upstream saw %s", seen.Path)
 	}
@@ -109,7 +109,7 @@ func TestAuthExampleRedirectToLogin(t *testing.T) {
 	if got := r.header.Get("Location"); got != "/login?next=%2Fsettings%2Fprofile%3Ftab%3Da" {
 		t.Fatalf("settings: Location %q", got)
 	}
-	seen = upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/settings/profile", "Authorization: Bearer "+token))
+	seen = upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/settings/profile", withHeader("Authorization", "Bearer "+token)))
 	if seen.Path != "/settings/profile" {
 		t.Fatalf("upstream saw %s", seen.Path)
 	}
@@ -127,7 +127,7 @@ func TestAuthExampleRewrite(t *testing.T) {
 	if seen.Path != "/login" {
 		t.Fatalf("anonymous /account/billing reached %s, want the login page", seen.Path)
 	}
-	seen = upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/account/billing", "_token="+hsToken(t, "user-9", nil), "X-User-Id: admin"))
+	seen = upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/account/billing", withCookie("_token", mintToken(t, tokenSpec{sub: "user-9"})), withHeader("X-User-Id", "admin")))
 	if seen.Path != "/account/billing" {
 		t.Fatalf("signed-in /account/billing reached %s", seen.Path)
 	}
@@ -152,7 +152,7 @@ func TestAuthExampleNextjsMatcher(t *testing.T) {
 			t.Fatalf("%s: upstream saw %s", path, seen.Path)
 		}
 	}
-	seen := upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/dashboard", "_token="+hsToken(t, "user-3", nil)))
+	seen := upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/dashboard", withCookie("_token", mintToken(t, tokenSpec{sub: "user-3"}))))
 	if got := seen.Headers["X-User-Id"]; len(got) != 1 || got[0] != "user-3" {
 		t.Fatalf("X-User-Id = %v", got)
 	}

@@ -3,7 +3,6 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,10 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/caddy-bff/caddy-bff/internal/testharness"
 )
@@ -41,24 +36,6 @@ func startUpstream(t testing.TB) *httptest.Server {
 	return srv
 }
 
-// hsToken signs an HS256 token for subject with authSecret.
-func hsToken(t testing.TB, subject string, extra map[string]any) string {
-	t.Helper()
-	b := jwt.NewBuilder().Subject(subject).IssuedAt(time.Now()).Expiration(time.Now().Add(time.Hour))
-	for k, v := range extra {
-		b = b.Claim(k, v)
-	}
-	tok, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf, err := jwt.Sign(tok, jwt.WithKey(jwa.HS256(), []byte(authSecret)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(buf)
-}
-
 // loadExample loads examples/<name> with the app on a free port and the
 // upstream and secret from the test, and returns the app's base URL.
 func loadExample(t testing.TB, name, upstream string) (*testharness.InProcess, string) {
@@ -83,37 +60,6 @@ func loadAuthConfig(t testing.TB, caddyfile string) (*testharness.InProcess, str
 	t.Setenv("JWT_SECRET", authSecret)
 	c := testharness.StartInProcess(t, strings.ReplaceAll(caddyfile, "{PORT}", strconv.Itoa(port)), "caddyfile")
 	return c, fmt.Sprintf("http://127.0.0.1:%d", port)
-}
-
-type reply struct {
-	status int
-	header http.Header
-	body   string
-}
-
-// get sends a request with optional headers ("Name: value" pairs) and
-// cookies ("name=value").
-func send(t testing.TB, client *http.Client, method, url string, headers ...string) reply {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range headers {
-		if name, value, ok := strings.Cut(h, ": "); ok {
-			req.Header.Add(name, value)
-			continue
-		}
-		name, value, _ := strings.Cut(h, "=")
-		req.AddCookie(&http.Cookie{Name: name, Value: value})
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return reply{resp.StatusCode, resp.Header, string(body)}
 }
 
 // upstreamSaw decodes the test upstream's description of the request.
@@ -150,16 +96,3 @@ func freePortString(t testing.TB) string {
 }
 
 func adminAddress() string { return testharness.AdminAddress }
-
-func cutHeader(h string) (string, string, bool) { return strings.Cut(h, ": ") }
-
-func cutCookie(h string) (string, string) {
-	name, value, _ := strings.Cut(h, "=")
-	return name, value
-}
-
-func readAll(resp *http.Response) string {
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}

@@ -31,15 +31,15 @@ func TestAuthProxyNeverLogsSecrets(t *testing.T) {
 }`, port), "JWT_SECRET="+authSecret)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	client := testharness.NoRedirectClient()
-	valid := hsToken(t, "log-user", nil)
+	valid := mintToken(t, tokenSpec{sub: "log-user"})
 	tampered := valid[:len(valid)-4] + "AAAA"
-	expired := hsToken(t, "old-user", map[string]any{"exp": time.Now().Add(-time.Hour).Unix()})
+	expired := mintToken(t, tokenSpec{sub: "old-user", exp: -time.Hour})
 
-	if r := send(t, client, http.MethodGet, base+"/api/x", "Authorization: Bearer "+valid); r.status != 200 || r.body != "ok log-user" {
+	if r := send(t, client, http.MethodGet, base+"/api/x", withHeader("Authorization", "Bearer "+valid)); r.status != 200 || r.body != "ok log-user" {
 		t.Fatalf("valid: %d %q", r.status, r.body)
 	}
-	assertSeed401(t, send(t, client, http.MethodGet, base+"/api/x", "Authorization: Bearer "+tampered), "tampered")
-	assertSeed401(t, send(t, client, http.MethodGet, base+"/api/x", "_token="+expired), "expired")
+	assertSeed401(t, send(t, client, http.MethodGet, base+"/api/x", withHeader("Authorization", "Bearer "+tampered)), "tampered")
+	assertSeed401(t, send(t, client, http.MethodGet, base+"/api/x", withCookie("_token", expired)), "expired")
 
 	time.Sleep(200 * time.Millisecond) // let the log lines be written
 	logs := p.LogText()

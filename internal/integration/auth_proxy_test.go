@@ -13,8 +13,6 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
-	"github.com/lestrrat-go/jwx/v3/jws"
-	"github.com/lestrrat-go/jwx/v3/jwt"
 )
 
 // TestAuthProxyHandleErrors checks that 401 and 403 flow into handle_errors
@@ -45,7 +43,7 @@ func TestAuthProxyHandleErrors(t *testing.T) {
 		t.Fatal("WWW-Authenticate lost on the way through handle_errors")
 	}
 
-	r = send(t, c.Client, http.MethodGet, base+"/", "Authorization: Bearer "+hsToken(t, "u1", map[string]any{"role": "user"}))
+	r = send(t, c.Client, http.MethodGet, base+"/", withHeader("Authorization", "Bearer "+mintToken(t, tokenSpec{sub: "u1", claims: map[string]any{"role": "user"}})))
 	if r.status != http.StatusForbidden || r.header.Get("X-Handled-By") != "errors" || strings.TrimSpace(r.body) != `{"success":false,"message":"forbidden"}` {
 		t.Fatalf("403: status %d handled %q body %q", r.status, r.header.Get("X-Handled-By"), r.body)
 	}
@@ -53,7 +51,7 @@ func TestAuthProxyHandleErrors(t *testing.T) {
 		t.Fatalf("403 WWW-Authenticate %q", got)
 	}
 
-	r = send(t, c.Client, http.MethodGet, base+"/", "Authorization: Bearer "+hsToken(t, "u2", map[string]any{"role": "admin"}))
+	r = send(t, c.Client, http.MethodGet, base+"/", withHeader("Authorization", "Bearer "+mintToken(t, tokenSpec{sub: "u2", claims: map[string]any{"role": "admin"}})))
 	if r.status != http.StatusOK || r.body != "secret area of u2" {
 		t.Fatalf("admin: status %d body %q", r.status, r.body)
 	}
@@ -78,9 +76,9 @@ func TestAuthProxyPlaceholdersAndSpoofs(t *testing.T) {
 	request_header X-Claims "{http.auth.user.id}|{http.auth.user.email}|{http.auth.user.groups}"
 	reverse_proxy `+strings.TrimPrefix(up.URL, "http://")+`
 }`)
-	token := hsToken(t, "user-5", map[string]any{"email": "five@example.test", "groups": []string{"a", "b"}})
-	seen := upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/x", "X-Session: "+token,
-		"X-User-Id: admin", "X-User-Email: boss@example.test", "X-Tenant: other", "x-tenant: another"))
+	token := mintToken(t, tokenSpec{sub: "user-5", claims: map[string]any{"email": "five@example.test", "groups": []string{"a", "b"}}})
+	seen := upstreamSaw(t, send(t, c.Client, http.MethodGet, base+"/x", withHeader("X-Session", token),
+		withHeader("X-User-Id", "admin"), withHeader("X-User-Email", "boss@example.test"), withHeader("X-Tenant", "other"), withHeader("x-tenant", "another")))
 	want := map[string]string{"X-User-Id": "user-5", "X-User-Email": "five@example.test", "X-Claims": "user-5|five@example.test|a,b"}
 	for h, v := range want {
 		if got := seen.Headers[h]; len(got) != 1 || got[0] != v {
@@ -120,18 +118,6 @@ func (j *jwksEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(j.set)
 }
 
-func rsToken(t testing.TB, key *rsa.PrivateKey, kid, sub string) string {
-	t.Helper()
-	tok, _ := jwt.NewBuilder().Subject(sub).Issuer("https://idp.test").Expiration(time.Now().Add(time.Hour)).Build()
-	hdr := jws.NewHeaders()
-	_ = hdr.Set(jws.KeyIDKey, kid)
-	buf, err := jwt.Sign(tok, jwt.WithKey(jwa.RS256(), key, jws.WithProtectedHeaders(hdr)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(buf)
-}
-
 // TestAuthProxyJWKSRotation verifies RS256 tokens against a JWKS endpoint
 // through Caddy, across a key rotation at the identity provider.
 func TestAuthProxyJWKSRotation(t *testing.T) {
@@ -157,25 +143,25 @@ func TestAuthProxyJWKSRotation(t *testing.T) {
 	respond "hi {http.auth.user.id}"
 }`)
 	get := func(token string) reply {
-		return send(t, c.Client, http.MethodGet, base+"/", "Authorization: Bearer "+token)
+		return send(t, c.Client, http.MethodGet, base+"/", withHeader("Authorization", "Bearer "+token))
 	}
-	if r := get(rsToken(t, k1, "k1", "alice")); r.status != 200 || r.body != "hi alice" {
+	alice := tokenSpec{key: k1, kid: "k1", sub: "alice", iss: "https://idp.test"}
+	if r := get(mintToken(t, alice)); r.status != 200 || r.body != "hi alice" {
 		t.Fatalf("k1: %d %q", r.status, r.body)
 	}
 	idp.publish(t, "k2", k2)
 	time.Sleep(5 * time.Millisecond)
-	if r := get(rsToken(t, k2, "k2", "bob")); r.status != 200 || r.body != "hi bob" {
+	if r := get(mintToken(t, tokenSpec{key: k2, kid: "k2", sub: "bob", iss: "https://idp.test"})); r.status != 200 || r.body != "hi bob" {
 		t.Fatalf("k2 after rotation: %d %q", r.status, r.body)
 	}
 	time.Sleep(5 * time.Millisecond)
-	if r := get(rsToken(t, k1, "k1", "alice")); r.status != http.StatusUnauthorized {
+	if r := get(mintToken(t, alice)); r.status != http.StatusUnauthorized {
 		t.Fatalf("retired k1 still accepted: %d", r.status)
 	}
 	// alg confusion: HS256 signed with the RSA public key is refused.
 	pubPEM, _ := jwk.EncodePEM(mustPublic(t, k2))
-	tok, _ := jwt.NewBuilder().Subject("mallory").Expiration(time.Now().Add(time.Hour)).Build()
-	forged, _ := jwt.Sign(tok, jwt.WithKey(jwa.HS256(), pubPEM))
-	if r := get(string(forged)); r.status != http.StatusUnauthorized {
+	forged := mintToken(t, tokenSpec{sub: "mallory", secret: string(pubPEM)})
+	if r := get(forged); r.status != http.StatusUnauthorized {
 		t.Fatalf("HS256 token signed with the public key: %d", r.status)
 	}
 }
@@ -207,7 +193,7 @@ func TestAuthProxyJWKSUnavailable(t *testing.T) {
 	}
 	respond "never"
 }`)
-	r := send(t, c.Client, http.MethodGet, base+"/", "Authorization: Bearer "+rsToken(t, k1, "k1", "alice"))
+	r := send(t, c.Client, http.MethodGet, base+"/", withHeader("Authorization", "Bearer "+mintToken(t, tokenSpec{key: k1, kid: "k1", sub: "alice", iss: "https://idp.test"})))
 	if r.status != http.StatusServiceUnavailable || !json.Valid([]byte(r.body)) || r.header.Get("Retry-After") == "" {
 		t.Fatalf("status %d body %q Retry-After %q", r.status, r.body, r.header.Get("Retry-After"))
 	}
@@ -244,12 +230,12 @@ func TestAuthProxyIntrospection(t *testing.T) {
 	respond "scope={http.auth.user.scope} user={http.auth.user.id}"
 }`)
 	for range 3 {
-		r := send(t, c.Client, http.MethodGet, base+"/", "Authorization: Bearer opaque-good")
+		r := send(t, c.Client, http.MethodGet, base+"/", withHeader("Authorization", "Bearer opaque-good"))
 		if r.status != 200 || r.body != "scope=read write user=svc-1" {
 			t.Fatalf("good: %d %q", r.status, r.body)
 		}
 	}
-	assertSeed401(t, send(t, c.Client, http.MethodGet, base+"/", "Authorization: Bearer opaque-bad"), "inactive token")
+	assertSeed401(t, send(t, c.Client, http.MethodGet, base+"/", withHeader("Authorization", "Bearer opaque-bad")), "inactive token")
 	mu.Lock()
 	defer mu.Unlock()
 	if calls != 2 {

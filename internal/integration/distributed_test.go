@@ -60,22 +60,22 @@ http://:%d {
 const webhookSecret = "distributed-test-secret-0123456789"
 
 // webhook calls the seed's revalidation endpoint on the instance.
-func (in *instance) webhook(t *testing.T, tag string) (*http.Response, string) {
+func (in *instance) webhook(t *testing.T, tag string) reply {
 	t.Helper()
-	return doRequest(t, http.DefaultClient, "GET", in.base+"/api/revalidate?token="+webhookSecret+"&tag="+tag, nil, nil)
+	return send(t, http.DefaultClient, "GET", in.base+"/api/revalidate?token="+webhookSecret+"&tag="+tag)
 }
 
 // fetch GETs path with the Host every instance shares behind a load
 // balancer, so all instances compute the same cache keys.
 func (in *instance) fetch(t *testing.T, path string) (cacheStatus, body string) {
 	t.Helper()
-	resp, b := doRequest(t, http.DefaultClient, "GET", in.base+path, nil, nil, "app.test")
-	return resp.Header.Get("Cache-Status"), b
+	r := send(t, http.DefaultClient, "GET", in.base+path, withHost("app.test"))
+	return r.header.Get("Cache-Status"), r.body
 }
 
-func (in *instance) revalidate(t *testing.T, body string) (*http.Response, string) {
+func (in *instance) revalidate(t *testing.T, body string) reply {
 	t.Helper()
-	return doRequest(t, http.DefaultClient, "POST", "http://"+in.proc.AdminAddr+"/tag_cache/revalidate", []byte(body), nil)
+	return send(t, http.DefaultClient, "POST", "http://"+in.proc.AdminAddr+"/tag_cache/revalidate", withBody(body))
 }
 
 func isHit(cacheStatus string) bool {
@@ -105,13 +105,13 @@ func TestDistributedInvalidation(t *testing.T) {
 		t.Fatalf("B's /cut not cached before the cut: %q", cs)
 	}
 	redis.Kill()
-	resp, body := a.revalidate(t, `{"tags":["all"]}`)
-	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "not recorded") {
-		t.Fatalf("admin revalidate with Redis down: %d %q %s, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	r := a.revalidate(t, `{"tags":["all"]}`)
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "not recorded") {
+		t.Fatalf("admin revalidate with Redis down: %d %q %s, want 503 with Retry-After", r.status, r.header.Get("Retry-After"), r.body)
 	}
-	resp, body = b.webhook(t, "all")
-	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, `"success":false`) {
-		t.Fatalf("webhook with Redis down: %d %q %s, want 503 with Retry-After and success false", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	r = b.webhook(t, "all")
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, `"success":false`) {
+		t.Fatalf("webhook with Redis down: %d %q %s, want 503 with Retry-After and success false", r.status, r.header.Get("Retry-After"), r.body)
 	}
 	time.Sleep(1500 * time.Millisecond)
 	for i := 0; i < 3; i++ {
@@ -119,7 +119,7 @@ func TestDistributedInvalidation(t *testing.T) {
 			t.Fatalf("B served /cut as a fresh hit while cut off from its feed: %q", cs)
 		}
 	}
-	_, st := doRequest(t, http.DefaultClient, "GET", "http://"+b.proc.AdminAddr+"/tag_cache/stats", nil, nil)
+	st := send(t, http.DefaultClient, "GET", "http://"+b.proc.AdminAddr+"/tag_cache/stats").body
 	if !strings.Contains(st, `"trusted":false`) {
 		t.Fatalf("B's stats do not show the lost feed: %s", st)
 	}
@@ -129,9 +129,9 @@ func TestDistributedInvalidation(t *testing.T) {
 	for _, in := range instances {
 		in.waitTrusted(t, 10*time.Second)
 	}
-	resp, body = a.revalidate(t, `{"tags":["nothing"]}`)
-	if resp.StatusCode != 200 {
-		t.Fatalf("revalidate after recovery: %d %s", resp.StatusCode, body)
+	r = a.revalidate(t, `{"tags":["nothing"]}`)
+	if r.status != 200 {
+		t.Fatalf("revalidate after recovery: %d %s", r.status, r.body)
 	}
 	b.fetch(t, "/after")
 	if cs, _ := b.fetch(t, "/after"); !isHit(cs) {
@@ -152,9 +152,9 @@ func checkInvalidationAndShared(t *testing.T, instances []*instance, exists func
 			t.Fatalf("%s: second /news is not a hit: %q", in.name, cs)
 		}
 	}
-	resp, body := a.webhook(t, "/news")
-	if resp.StatusCode != 200 || !strings.Contains(body, `"success":true`) {
-		t.Fatalf("webhook at A: %d %s", resp.StatusCode, body)
+	r := a.webhook(t, "/news")
+	if r.status != 200 || !strings.Contains(r.body, `"success":true`) {
+		t.Fatalf("webhook at A: %d %s", r.status, r.body)
 	}
 	for _, in := range instances {
 		deadline := time.Now().Add(2 * time.Second)
@@ -248,14 +248,14 @@ func TestDistributedSentinelFailover(t *testing.T) {
 			primary.Restart() // back empty; Sentinel makes it a replica
 			restarted = true
 		}
-		resp, body := instances[i%2].webhook(t, path(i))
+		r := instances[i%2].webhook(t, path(i))
 		switch {
-		case resp.StatusCode == http.StatusOK && strings.Contains(body, `"success":true`):
+		case r.status == http.StatusOK && strings.Contains(r.body, `"success":true`):
 			acked = append(acked, i)
-		case resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "":
+		case r.status == http.StatusServiceUnavailable && r.header.Get("Retry-After") != "":
 			refused = append(refused, i)
 		default:
-			t.Fatalf("invalidation %d: %d %q %s, want 200 or 503 with Retry-After", i, resp.StatusCode, resp.Header.Get("Retry-After"), body)
+			t.Fatalf("invalidation %d: %d %q %s, want 200 or 503 with Retry-After", i, r.status, r.header.Get("Retry-After"), r.body)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -289,7 +289,7 @@ func TestDistributedSentinelFailover(t *testing.T) {
 func (in *instance) waitTrusted(t *testing.T, limit time.Duration) {
 	t.Helper()
 	testharness.WaitFor(t, limit, in.name+" trusts its feed", func() bool {
-		_, st := doRequest(t, http.DefaultClient, "GET", "http://"+in.proc.AdminAddr+"/tag_cache/stats", nil, nil)
+		st := send(t, http.DefaultClient, "GET", "http://"+in.proc.AdminAddr+"/tag_cache/stats").body
 		return strings.Contains(st, `"trusted":true`)
 	})
 }
@@ -323,15 +323,15 @@ http://:%d {
 	}
 	a, b := start(), start()
 	for i := range 4 {
-		if resp, _ := doRequest(t, http.DefaultClient, "GET", a.base+"/", nil, nil); resp.StatusCode != 200 {
-			t.Fatalf("request %d at A: %d, want 200 within the limit", i+1, resp.StatusCode)
+		if r := send(t, http.DefaultClient, "GET", a.base+"/"); r.status != 200 {
+			t.Fatalf("request %d at A: %d, want 200 within the limit", i+1, r.status)
 		}
 	}
 	// Once A has written its state and B has read it (ten intervals is
 	// ample), B refuses its very first request: on its own it would allow 4.
 	time.Sleep(time.Second)
-	resp, _ := doRequest(t, http.DefaultClient, "GET", b.base+"/", nil, nil)
-	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("B's first request after A spent the shared limit: %d (Retry-After %q), want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+	r := send(t, http.DefaultClient, "GET", b.base+"/")
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("B's first request after A spent the shared limit: %d (Retry-After %q), want 429", r.status, r.header.Get("Retry-After"))
 	}
 }

@@ -45,10 +45,10 @@ func TestTagRevalidatedEvent(t *testing.T) {
     "http": {"servers": {"s": {"listen": [":%d"], "routes": [{"handle": [{"handler": "tag_cache"}, {"handler": "static_response", "body": "x"}]}]}}}
   }
 }`, testharness.AdminAddress, port), "json")
-	resp, body := doRequest(t, http.DefaultClient, "POST", caddyInst.AdminURL("/tag_cache/revalidate"),
-		[]byte(`{"tags":["posts"],"paths":["/blog"],"mode":"stale"}`), nil)
-	if resp.StatusCode != 200 {
-		t.Fatalf("revalidate: %d %s", resp.StatusCode, body)
+	r := send(t, http.DefaultClient, "POST", caddyInst.AdminURL("/tag_cache/revalidate"),
+		withBody(`{"tags":["posts"],"paths":["/blog"],"mode":"stale"}`))
+	if r.status != 200 {
+		t.Fatalf("revalidate: %d %s", r.status, r.body)
 	}
 	select {
 	case e := <-recordedEvents:
@@ -63,7 +63,7 @@ func TestTagRevalidatedEvent(t *testing.T) {
 		t.Fatal("no tag_revalidated event within 5s")
 	}
 	// A refused invalidation emits nothing.
-	doRequest(t, http.DefaultClient, "POST", caddyInst.AdminURL("/tag_cache/revalidate"), []byte(`{"tags":[]}`), nil)
+	send(t, http.DefaultClient, "POST", caddyInst.AdminURL("/tag_cache/revalidate"), withBody(`{"tags":[]}`))
 	select {
 	case e := <-recordedEvents:
 		t.Fatalf("a refused invalidation emitted %s %v", e.Name(), e.Data)

@@ -25,7 +25,7 @@ func TestGatePreflightNeverReachesUpstream(t *testing.T) {
 }`)
 	for _, target := range []string{"/api/payroll", "/api/payroll?export=csv", "/api/x/../payroll"} {
 		for _, acrm := range []string{"GET", "PUT", "anything"} {
-			r := send(t, c.Client, http.MethodOptions, base+target, "Origin: https://evil.example", "Access-Control-Request-Method: "+acrm)
+			r := send(t, c.Client, http.MethodOptions, base+target, withHeader("Origin", "https://evil.example"), withHeader("Access-Control-Request-Method", acrm))
 			if r.status != http.StatusNoContent || strings.Contains(r.body, "payroll") || r.body != "" {
 				t.Fatalf("OPTIONS %s (%s): status %d body %q, want 204 with no body", target, acrm, r.status, r.body)
 			}
@@ -35,7 +35,7 @@ func TestGatePreflightNeverReachesUpstream(t *testing.T) {
 		}
 	}
 	// Not a preflight (no Origin): gated like any request.
-	assertSeed401(t, send(t, c.Client, http.MethodOptions, base+"/api/payroll", "Access-Control-Request-Method: GET"), "OPTIONS without Origin")
+	assertSeed401(t, send(t, c.Client, http.MethodOptions, base+"/api/payroll", withHeader("Access-Control-Request-Method", "GET")), "OPTIONS without Origin")
 
 	c2, base2 := loadAuthConfig(t, `
 :{PORT} {
@@ -48,7 +48,7 @@ func TestGatePreflightNeverReachesUpstream(t *testing.T) {
 	}
 	respond "upstream answered {method}"
 }`)
-	r := send(t, c2.Client, http.MethodOptions, base2+"/api/payroll", "Origin: https://app.example", "Access-Control-Request-Method: GET")
+	r := send(t, c2.Client, http.MethodOptions, base2+"/api/payroll", withHeader("Origin", "https://app.example"), withHeader("Access-Control-Request-Method", "GET"))
 	if r.status != http.StatusOK || r.body != "upstream answered OPTIONS" {
 		t.Fatalf("preflight pass: status %d body %q", r.status, r.body)
 	}

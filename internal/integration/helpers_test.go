@@ -1,36 +1,94 @@
 package integration
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/caddy-bff/caddy-bff/internal/testharness"
 )
 
-// get sends a GET and returns the response with its body read.
-func get(t *testing.T, client *http.Client, url string) (*http.Response, string) {
-	t.Helper()
-	return doRequest(t, client, http.MethodGet, url, nil, nil)
+// reply is a response to send, its body read and closed.
+type reply struct {
+	status int
+	header http.Header
+	body   string
 }
 
-// doRequest sends a request with an optional body, headers and Host.
-func doRequest(t *testing.T, client *http.Client, method, url string, body []byte, hdr http.Header, host ...string) (*http.Response, string) {
+// cookies parses the reply's Set-Cookie lines as http.Response.Cookies
+// does.
+func (r reply) cookies() []*http.Cookie {
+	return (&http.Response{Header: r.header}).Cookies()
+}
+
+// reqOpt is one addition to a request made by send: a header line, a
+// cookie, a Host or a body. Tables of cases print it as the header line or
+// cookie it stands for.
+type reqOpt struct {
+	kind        reqOptKind
+	name, value string
+}
+
+type reqOptKind int
+
+const (
+	optHeader reqOptKind = iota
+	optCookie
+	optHost
+	optBody
+)
+
+// withHeader adds the header line "name: value"; each line given for a name
+// is sent.
+func withHeader(name, value string) reqOpt { return reqOpt{optHeader, name, value} }
+
+// withCookie adds name=value to the request's Cookie header.
+func withCookie(name, value string) reqOpt { return reqOpt{optCookie, name, value} }
+
+// withHost sends host as the request's Host instead of the URL's.
+func withHost(host string) reqOpt { return reqOpt{optHost, "Host", host} }
+
+// withBody sends body as the request body.
+func withBody(body string) reqOpt { return reqOpt{optBody, "", body} }
+
+func (o reqOpt) String() string {
+	switch o.kind {
+	case optCookie:
+		return o.name + "=" + o.value
+	case optBody:
+		return "body " + strconv.Quote(o.value)
+	}
+	return o.name + ": " + o.value
+}
+
+// send makes one request with client and returns the reply. It fails the
+// test when the request cannot be made or its body cannot be read.
+func send(t testing.TB, client *http.Client, method, url string, opts ...reqOpt) reply {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	var body io.Reader
+	for _, o := range opts {
+		if o.kind == optBody {
+			body = strings.NewReader(o.value)
+		}
+	}
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(host) > 0 {
-		req.Host = host[0]
-	}
-	for k, vs := range hdr {
-		req.Header[k] = vs
+	for _, o := range opts {
+		switch o.kind {
+		case optHeader:
+			req.Header.Add(o.name, o.value)
+		case optCookie:
+			req.AddCookie(&http.Cookie{Name: o.name, Value: o.value})
+		case optHost:
+			req.Host = o.value
+		}
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -39,9 +97,9 @@ func doRequest(t *testing.T, client *http.Client, method, url string, body []byt
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s %s: reading the body: %v", method, url, err)
 	}
-	return resp, string(b)
+	return reply{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
 // decodeJSON decodes body into a map, failing the test when it is not JSON.

@@ -45,41 +45,28 @@ func TestMatchersHasMissingMapping(t *testing.T) {
 }`)
 	cases := []struct {
 		path, host string
-		headers    []string
+		opts       []reqOpt
 		want       string
 	}{
-		{"/h/1", "", []string{"X-Flag: on"}, "header"},
+		{"/h/1", "", []reqOpt{withHeader("X-Flag", "on")}, "header"},
 		{"/h/1", "", nil, "gated"},
 		{"/q/1?preview=", "", nil, "query"},
 		{"/q/1?other=1", "", nil, "gated"},
 		{"/qv/1?page=12", "", nil, "page 12"},
 		{"/qv/1?page=x12", "", nil, "gated"},
 		{"/t/1", "acme.example.test", nil, "tenant acme"},
-		{"/page", "", []string{"Next-Router-Prefetch: 1"}, "other"},
-		{"/page", "", []string{"_token=abc"}, "other"},
+		{"/page", "", []reqOpt{withHeader("Next-Router-Prefetch", "1")}, "other"},
+		{"/page", "", []reqOpt{withCookie("_token", "abc")}, "other"},
 		{"/page", "", nil, "gated"},
 		{"/api/page", "", nil, "other"},
 	}
 	for _, tc := range cases {
-		req, _ := http.NewRequest(http.MethodGet, base+tc.path, nil)
+		opts := tc.opts
 		if tc.host != "" {
-			req.Host = tc.host
+			opts = append([]reqOpt{withHost(tc.host)}, opts...)
 		}
-		for _, h := range tc.headers {
-			if name, value, ok := cutHeader(h); ok {
-				req.Header.Set(name, value)
-			} else {
-				name, value := cutCookie(h)
-				req.AddCookie(&http.Cookie{Name: name, Value: value})
-			}
-		}
-		resp, err := c.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body := readAll(resp)
-		if body != tc.want {
-			t.Errorf("%s host=%q %v: %q, want %q", tc.path, tc.host, tc.headers, body, tc.want)
+		if r := send(t, c.Client, http.MethodGet, base+tc.path, opts...); r.body != tc.want {
+			t.Errorf("%s host=%q %v: %q, want %q", tc.path, tc.host, tc.opts, r.body, tc.want)
 		}
 	}
 }

@@ -49,30 +49,30 @@ func TestMatchersPathPatternCookieAuthenticated(t *testing.T) {
 	respond "fallthrough"
 }`)
 	cases := []struct {
-		path    string
-		headers []string
-		want    string
+		path string
+		opts []reqOpt
+		want string
 	}{
 		{"/shop/shoes/42", nil, "item shoes/42"},
 		{"/shop/shoes/abc", nil, "page shop/shoes/abc"},
 		{"/docs/a/b", nil, "docs a/b"},
 		{"/docs", nil, "page docs"},
 		{"/blog/hello-world", nil, "blog hello-world"},
-		{"/theme", []string{"theme=dark", "consent=yes"}, "dark"},
-		{"/theme", []string{"theme=dim", "consent=yes"}, "dark"},
-		{"/theme", []string{"theme=darker", "consent=yes"}, "page theme"},
-		{"/theme", []string{"theme=dark"}, "no consent"},
-		{"/members", []string{"_token=" + hsToken(t, "m1", map[string]any{"plan": "pro"})}, "member m1 pro"},
-		{"/members", []string{"_token=not-a-token"}, "page members"},
-		{"/members", []string{"Authorization: Bearer " + hsToken(t, "m1", nil)}, "page members"},
+		{"/theme", []reqOpt{withCookie("theme", "dark"), withCookie("consent", "yes")}, "dark"},
+		{"/theme", []reqOpt{withCookie("theme", "dim"), withCookie("consent", "yes")}, "dark"},
+		{"/theme", []reqOpt{withCookie("theme", "darker"), withCookie("consent", "yes")}, "page theme"},
+		{"/theme", []reqOpt{withCookie("theme", "dark")}, "no consent"},
+		{"/members", []reqOpt{withCookie("_token", mintToken(t, tokenSpec{sub: "m1", claims: map[string]any{"plan": "pro"}}))}, "member m1 pro"},
+		{"/members", []reqOpt{withCookie("_token", "not-a-token")}, "page members"},
+		{"/members", []reqOpt{withHeader("Authorization", "Bearer "+mintToken(t, tokenSpec{sub: "m1"}))}, "page members"},
 		{"/api/x", nil, "fallthrough"},
 		{"/_next/static/a.js", nil, "fallthrough"},
 		{"/", nil, "page "},
 	}
 	for _, tc := range cases {
-		r := send(t, c.Client, http.MethodGet, base+tc.path, tc.headers...)
+		r := send(t, c.Client, http.MethodGet, base+tc.path, tc.opts...)
 		if r.status != 200 || r.body != tc.want {
-			t.Errorf("%s %v: %d %q, want %q", tc.path, tc.headers, r.status, r.body, tc.want)
+			t.Errorf("%s %v: %d %q, want %q", tc.path, tc.opts, r.status, r.body, tc.want)
 		}
 	}
 }
@@ -96,10 +96,10 @@ func TestMatchersJSONConfig(t *testing.T) {
 	}}}}
 }`, "json")
 	base := "http://127.0.0.1:" + port
-	if r := send(t, c.Client, http.MethodGet, base+"/api/v1/users", "beta=yes"); r.body != "beta v1/users" {
+	if r := send(t, c.Client, http.MethodGet, base+"/api/v1/users", withCookie("beta", "yes")); r.body != "beta v1/users" {
 		t.Fatalf("got %q", r.body)
 	}
-	if r := send(t, c.Client, http.MethodGet, base+"/api/v1/users", "beta=no"); r.body != "stable" {
+	if r := send(t, c.Client, http.MethodGet, base+"/api/v1/users", withCookie("beta", "no")); r.body != "stable" {
 		t.Fatalf("got %q", r.body)
 	}
 }

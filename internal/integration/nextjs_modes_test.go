@@ -24,16 +24,16 @@ func TestRevalidateAcceptsNextJSModes(t *testing.T) {
 		`{"tags":["posts"],"mode":{"expire":0}}`:    `"mode":"expire"`,
 		`{"tags":["posts"],"mode":{"expire":3600}}`: `only {\"expire\": 0}`,
 	} {
-		resp, got := doRequest(t, http.DefaultClient, "POST", admin, []byte(body), http.Header{"Content-Type": {"application/json"}})
-		if !strings.Contains(got, want) {
-			t.Errorf("admin %s: %d %s, want %s", body, resp.StatusCode, got, want)
+		r := send(t, http.DefaultClient, "POST", admin, withBody(body), withHeader("Content-Type", "application/json"))
+		if !strings.Contains(r.body, want) {
+			t.Errorf("admin %s: %d %s, want %s", body, r.status, r.body, want)
 		}
-		if strings.Contains(body, "3600") && resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("admin %s: %d, want 400", body, resp.StatusCode)
+		if strings.Contains(body, "3600") && r.status != http.StatusBadRequest {
+			t.Errorf("admin %s: %d, want 400", body, r.status)
 		}
 	}
-	resp, got := doRequest(t, http.DefaultClient, "GET", base+"/api/revalidate?token=test-secret-0123456789&tag=posts&mode=max", nil, nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(got, `"mode":"stale"`) {
-		t.Errorf("webhook mode=max: %d %s", resp.StatusCode, got)
+	r := send(t, http.DefaultClient, "GET", base+"/api/revalidate?token=test-secret-0123456789&tag=posts&mode=max")
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"mode":"stale"`) {
+		t.Errorf("webhook mode=max: %d %s", r.status, r.body)
 	}
 }

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"io"
 	"net/http"
 	"regexp"
 	"sort"
@@ -15,13 +14,6 @@ import (
 // variable assignments, `curl` with the few flags the walkthrough uses, and a
 // `for ... do curl ...; done` loop. Anything else fails the test, so the
 // walkthrough cannot grow a line the test does not really execute.
-
-// qsAnswer is what one curl call got.
-type qsAnswer struct {
-	status int
-	header http.Header
-	body   string
-}
 
 // qsStep is one numbered step of the walkthrough: `# <n>. <expected>`
 // followed by its command line.
@@ -114,10 +106,10 @@ func newQSShell(t *testing.T) *qsShell {
 
 // run executes one command line: a curl call, or a for loop of curl calls
 // optionally followed by one more. It returns every call's answer in order.
-func (s *qsShell) run(line string) []qsAnswer {
+func (s *qsShell) run(line string) []reply {
 	s.t.Helper()
 	if m := qsForLoop.FindStringSubmatch(line); m != nil {
-		var answers []qsAnswer
+		var answers []reply
 		for _, item := range strings.Fields(m[2]) {
 			s.vars[m[1]] = item
 			answers = append(answers, s.curl(m[3]))
@@ -127,14 +119,14 @@ func (s *qsShell) run(line string) []qsAnswer {
 		}
 		return answers
 	}
-	return []qsAnswer{s.curl(line)}
+	return []reply{s.curl(line)}
 }
 
 // curl performs one curl command line as curl would: no redirect
 // following, cookies read from the -b jar and the received ones written to
 // the -c jar (curl, like browsers, keeps and sends Secure cookies for
 // localhost over plain HTTP).
-func (s *qsShell) curl(line string) qsAnswer {
+func (s *qsShell) curl(line string) reply {
 	t := s.t
 	t.Helper()
 	words := s.words(line)
@@ -142,7 +134,7 @@ func (s *qsShell) curl(line string) qsAnswer {
 		t.Fatalf("walkthrough: only curl is run, got %q", line)
 	}
 	method, target, readJar, writeJar := "", "", "", ""
-	header := http.Header{"User-Agent": {"curl/quickstart-test"}, "Accept": {"*/*"}}
+	opts := []reqOpt{withHeader("User-Agent", "curl/quickstart-test"), withHeader("Accept", "*/*")}
 	for i := 1; i < len(words); i++ {
 		arg := words[i]
 		switch arg {
@@ -167,7 +159,7 @@ func (s *qsShell) curl(line string) qsAnswer {
 				if !ok {
 					t.Fatalf("walkthrough: bad -H %q", value)
 				}
-				header.Add(strings.TrimSpace(name), strings.TrimSpace(v))
+				opts = append(opts, withHeader(strings.TrimSpace(name), strings.TrimSpace(v)))
 			}
 			// -o and -w change only what curl prints.
 			continue
@@ -192,11 +184,6 @@ func (s *qsShell) curl(line string) qsAnswer {
 	if method == "" {
 		method = http.MethodGet
 	}
-	req, err := http.NewRequest(method, target, nil)
-	if err != nil {
-		t.Fatalf("walkthrough: %q: %v", line, err)
-	}
-	req.Header = header
 	cookies := map[string]string{}
 	if readJar != "" {
 		for name, value := range s.jars[readJar] {
@@ -209,18 +196,10 @@ func (s *qsShell) curl(line string) qsAnswer {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		req.AddCookie(&http.Cookie{Name: name, Value: cookies[name]})
+		opts = append(opts, withCookie(name, cookies[name]))
 	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		t.Fatalf("walkthrough: %q: %v", line, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("walkthrough: %q: reading the body: %v", line, err)
-	}
-	for _, c := range resp.Cookies() {
+	r := send(t, s.client, method, target, opts...)
+	for _, c := range r.cookies() {
 		if c.MaxAge < 0 || (!c.Expires.IsZero() && c.Expires.Before(time.Now())) {
 			delete(cookies, c.Name)
 		} else {
@@ -230,7 +209,7 @@ func (s *qsShell) curl(line string) qsAnswer {
 	if writeJar != "" {
 		s.jars[writeJar] = cookies
 	}
-	return qsAnswer{status: resp.StatusCode, header: resp.Header, body: string(body)}
+	return r
 }
 
 // words splits a command line into words as a POSIX shell would for the

@@ -99,7 +99,7 @@ func TestQuickstart(t *testing.T) {
 	}
 
 	var firstPosts string
-	wantAPI401 := func(t *testing.T, a qsAnswer) {
+	wantAPI401 := func(t *testing.T, a reply) {
 		t.Helper()
 		qsWant(t, a, 401)
 		qsWantJSON(t, a, map[string]any{"success": false, "message": "authentication failed"})
@@ -107,8 +107,8 @@ func TestQuickstart(t *testing.T) {
 			t.Error("401 without WWW-Authenticate")
 		}
 	}
-	checks := map[int]func(t *testing.T, answers []qsAnswer){
-		1: func(t *testing.T, answers []qsAnswer) {
+	checks := map[int]func(t *testing.T, answers []reply){
+		1: func(t *testing.T, answers []reply) {
 			a := qsOne(t, answers)
 			qsWant(t, a, 200)
 			qsWantHeader(t, a, "Cache-Status", "caddy-bff; fwd=uri-miss; ttl=3600; stored")
@@ -122,7 +122,7 @@ func TestQuickstart(t *testing.T) {
 			}
 			firstPosts = a.body
 		},
-		2: func(t *testing.T, answers []qsAnswer) {
+		2: func(t *testing.T, answers []reply) {
 			a := qsOne(t, answers)
 			qsWant(t, a, 200)
 			if cs := a.header.Get("Cache-Status"); !regexp.MustCompile(`^caddy-bff; hit; ttl=(3599|3600)$`).MatchString(cs) {
@@ -132,7 +132,7 @@ func TestQuickstart(t *testing.T) {
 				t.Errorf("a HIT with body %q (first %q) and Age %q", a.body, firstPosts, a.header.Get("Age"))
 			}
 		},
-		3: func(t *testing.T, answers []qsAnswer) {
+		3: func(t *testing.T, answers []reply) {
 			a := qsOne(t, answers)
 			qsWant(t, a, 401)
 			qsWantJSON(t, a, map[string]any{"success": false, "error": "missing token"})
@@ -141,7 +141,7 @@ func TestQuickstart(t *testing.T) {
 				t.Error("401 without WWW-Authenticate")
 			}
 		},
-		4: func(t *testing.T, answers []qsAnswer) {
+		4: func(t *testing.T, answers []reply) {
 			a := qsOne(t, answers)
 			qsWant(t, a, 200)
 			m := qsJSON(t, a)
@@ -150,7 +150,7 @@ func TestQuickstart(t *testing.T) {
 			}
 			qsWantHeader(t, a, "Cache-Control", "no-store")
 		},
-		5: func(t *testing.T, answers []qsAnswer) {
+		5: func(t *testing.T, answers []reply) {
 			a := qsOne(t, answers)
 			qsWant(t, a, 200)
 			qsWantHeader(t, a, "Cache-Status", "caddy-bff; fwd=miss; detail=invalidated; ttl=3600; stored")
@@ -158,8 +158,8 @@ func TestQuickstart(t *testing.T) {
 				t.Errorf("after the revalidation the body is %q (first %q), want a new rendering", a.body, firstPosts)
 			}
 		},
-		6: func(t *testing.T, answers []qsAnswer) { wantAPI401(t, qsOne(t, answers)) },
-		7: func(t *testing.T, answers []qsAnswer) {
+		6: func(t *testing.T, answers []reply) { wantAPI401(t, qsOne(t, answers)) },
+		7: func(t *testing.T, answers []reply) {
 			a := qsOne(t, answers)
 			qsWant(t, a, 307)
 			qsWantHeader(t, a, "Location", "/api/me")
@@ -167,7 +167,7 @@ func TestQuickstart(t *testing.T) {
 			qsWantHeader(t, a, "Cache-Control", "no-store")
 			qsWantHeader(t, a, "Referrer-Policy", "no-referrer")
 		},
-		8: func(t *testing.T, answers []qsAnswer) {
+		8: func(t *testing.T, answers []reply) {
 			a := qsOne(t, answers)
 			qsWant(t, a, 200)
 			qsWantJSON(t, a, map[string]any{"user": "demo-user"})
@@ -177,7 +177,7 @@ func TestQuickstart(t *testing.T) {
 			qsWantJSON(t, a, map[string]any{"user": "demo-user"})
 			wantAPI401(t, sh.curl(`curl -si -H 'X-User-Id: admin' $B/api/me`))
 		},
-		9: func(t *testing.T, answers []qsAnswer) {
+		9: func(t *testing.T, answers []reply) {
 			if len(answers) != 6 {
 				t.Fatalf("%d answers, want 6", len(answers))
 			}
@@ -194,7 +194,7 @@ func TestQuickstart(t *testing.T) {
 				t.Errorf("Retry-After %q, want 1 to 60 seconds", a.header.Get("Retry-After"))
 			}
 		},
-		10: func(t *testing.T, answers []qsAnswer) {
+		10: func(t *testing.T, answers []reply) {
 			a := qsOne(t, answers)
 			qsWant(t, a, 204)
 			qsWantHeader(t, a, "Allow", "GET, HEAD, OPTIONS, POST")
@@ -202,13 +202,13 @@ func TestQuickstart(t *testing.T) {
 				t.Errorf("204 with a body %q", a.body)
 			}
 		},
-		11: func(t *testing.T, answers []qsAnswer) {
+		11: func(t *testing.T, answers []reply) {
 			a := qsOne(t, answers)
 			qsWant(t, a, 405)
 			qsWantHeader(t, a, "Allow", "GET, HEAD, OPTIONS, POST")
 			qsWantJSON(t, a, map[string]any{"success": false, "error": "method DELETE is not allowed; allowed: GET, HEAD, OPTIONS, POST"})
 		},
-		12: func(t *testing.T, answers []qsAnswer) {
+		12: func(t *testing.T, answers []reply) {
 			a := qsOne(t, answers)
 			qsWant(t, a, 303)
 			qsWantHeader(t, a, "Location", "/")
@@ -217,7 +217,7 @@ func TestQuickstart(t *testing.T) {
 				t.Errorf("the jar still holds %v after the logout", sh.jars["jar"])
 			}
 		},
-		13: func(t *testing.T, answers []qsAnswer) { wantAPI401(t, qsOne(t, answers)) },
+		13: func(t *testing.T, answers []reply) { wantAPI401(t, qsOne(t, answers)) },
 	}
 
 	ran := 0
@@ -251,7 +251,7 @@ func TestQuickstart(t *testing.T) {
 }
 
 // qsOne returns the single answer of a one-request step.
-func qsOne(t *testing.T, answers []qsAnswer) qsAnswer {
+func qsOne(t *testing.T, answers []reply) reply {
 	t.Helper()
 	if len(answers) != 1 {
 		t.Fatalf("%d answers, want 1", len(answers))
@@ -259,14 +259,14 @@ func qsOne(t *testing.T, answers []qsAnswer) qsAnswer {
 	return answers[0]
 }
 
-func qsWant(t *testing.T, a qsAnswer, status int) {
+func qsWant(t *testing.T, a reply, status int) {
 	t.Helper()
 	if a.status != status {
 		t.Fatalf("status %d, want %d; headers %v; body %q", a.status, status, a.header, a.body)
 	}
 }
 
-func qsWantHeader(t *testing.T, a qsAnswer, name, want string) {
+func qsWantHeader(t *testing.T, a reply, name, want string) {
 	t.Helper()
 	if got := a.header.Values(name); len(got) != 1 || got[0] != want {
 		t.Errorf("%s %q, want %q", name, got, want)
@@ -274,7 +274,7 @@ func qsWantHeader(t *testing.T, a qsAnswer, name, want string) {
 }
 
 // qsJSON decodes a JSON object answer with the JSON content type.
-func qsJSON(t *testing.T, a qsAnswer) map[string]any {
+func qsJSON(t *testing.T, a reply) map[string]any {
 	t.Helper()
 	if ct := a.header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q, want application/json", ct)
@@ -287,7 +287,7 @@ func qsJSON(t *testing.T, a qsAnswer) map[string]any {
 }
 
 // qsWantJSON checks a JSON answer's whole body.
-func qsWantJSON(t *testing.T, a qsAnswer, want map[string]any) {
+func qsWantJSON(t *testing.T, a reply, want map[string]any) {
 	t.Helper()
 	if got := qsJSON(t, a); !reflect.DeepEqual(got, want) {
 		t.Errorf("body %s, want %v", a.body, want)

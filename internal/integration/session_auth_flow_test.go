@@ -27,28 +27,27 @@ func TestSessionCallbackWithAuthProxy(t *testing.T) {
 	}
 	respond /app/* "app" 200`)
 
-	if resp, _ := s.do(t, http.MethodGet, "/app/home"); resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("/app without a session: %d, want 401", resp.StatusCode)
+	if r := s.send(t, http.MethodGet, "/app/home"); r.status != http.StatusUnauthorized {
+		t.Fatalf("/app without a session: %d, want 401", r.status)
 	}
 
-	now := time.Now().Unix()
-	token := hs256(t, secret, map[string]any{"sub": "u1", "exp": now + 300}, "HS256", true)
-	resp, _ := s.do(t, http.MethodGet, callbackPath("/auth/callback", "session_token", token, "redirect_url", "/app/home"))
-	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/app/home" {
-		t.Fatalf("callback: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	token := mintToken(t, tokenSpec{secret: secret, sub: "u1", exp: 5 * time.Minute})
+	r := s.send(t, http.MethodGet, callbackPath("/auth/callback", "session_token", token, "redirect_url", "/app/home"))
+	if r.status != http.StatusTemporaryRedirect || r.header.Get("Location") != "/app/home" {
+		t.Fatalf("callback: %d Location %q", r.status, r.header.Get("Location"))
 	}
-	value, _ := setCookie(t, resp, "_token")
-	if resp, body := s.do(t, http.MethodGet, "/app/home", "Cookie", "_token="+value); resp.StatusCode != http.StatusOK || body != "app" {
-		t.Fatalf("/app with the session cookie: %d %q, want 200 app", resp.StatusCode, body)
+	value, _ := setCookie(t, r, "_token")
+	if r := s.send(t, http.MethodGet, "/app/home", withHeader("Cookie", "_token="+value)); r.status != http.StatusOK || r.body != "app" {
+		t.Fatalf("/app with the session cookie: %d %q, want 200 app", r.status, r.body)
 	}
 
-	forged := hs256(t, "attacker-secret-0123456789abcdef01234567", map[string]any{"sub": "admin", "exp": now + 300}, "HS256", true)
-	resp, body := s.do(t, http.MethodGet, callbackPath("/auth/callback", "session_token", forged, "redirect_url", "/app/home"))
-	assertJSONProblem(t, resp, body, http.StatusUnauthorized, "failed verification")
+	forged := mintToken(t, tokenSpec{secret: "attacker-secret-0123456789abcdef01234567", sub: "admin", exp: 5 * time.Minute})
+	r = s.send(t, http.MethodGet, callbackPath("/auth/callback", "session_token", forged, "redirect_url", "/app/home"))
+	assertJSONProblem(t, r, http.StatusUnauthorized, "failed verification")
 
-	resp, _ = s.do(t, http.MethodPost, "/auth/logout", "Cookie", "_token="+value)
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("logout: %d, want 303", resp.StatusCode)
+	r = s.send(t, http.MethodPost, "/auth/logout", withHeader("Cookie", "_token="+value))
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("logout: %d, want 303", r.status)
 	}
-	assertExpiresCookie(t, resp, "_token", "/")
+	assertExpiresCookie(t, r, "_token", "/")
 }

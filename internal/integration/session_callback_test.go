@@ -18,15 +18,15 @@ func TestSessionCallbackSetsCookieAndRedirects(t *testing.T) {
 	s := startSessionServer(t, "session_callback /api/auth/callback")
 	token := "eyJhbGciOi.J9-abc_DEF~123"
 	for _, method := range []string{http.MethodGet, http.MethodHead} {
-		resp, body := s.do(t, method, callbackPath("/api/auth/callback", "session_token", token, "redirect_url", "/dashboard?tab=1#top"))
-		if resp.StatusCode != http.StatusTemporaryRedirect {
-			t.Fatalf("%s: status %d, want 307; body %q", method, resp.StatusCode, body)
+		r := s.send(t, method, callbackPath("/api/auth/callback", "session_token", token, "redirect_url", "/dashboard?tab=1#top"))
+		if r.status != http.StatusTemporaryRedirect {
+			t.Fatalf("%s: status %d, want 307; body %q", method, r.status, r.body)
 		}
-		if loc := resp.Header.Get("Location"); loc != "/dashboard?tab=1#top" {
+		if loc := r.header.Get("Location"); loc != "/dashboard?tab=1#top" {
 			t.Errorf("%s: Location %q, want /dashboard?tab=1#top", method, loc)
 		}
-		assertSessionAnswerHeaders(t, resp)
-		value, attrs := setCookie(t, resp, "_token")
+		assertSessionAnswerHeaders(t, r)
+		value, attrs := setCookie(t, r, "_token")
 		if value != token {
 			t.Errorf("%s: cookie value %q, want %q", method, value, token)
 		}
@@ -43,24 +43,24 @@ func TestSessionCallbackSetsCookieAndRedirects(t *testing.T) {
 				t.Errorf("%s: cookie has %s by default: %v", method, a, attrs)
 			}
 		}
-		if strings.Contains(body, token) {
-			t.Errorf("%s: the token appears in the body %q", method, body)
+		if strings.Contains(r.body, token) {
+			t.Errorf("%s: the token appears in the body %q", method, r.body)
 		}
 	}
 
 	// No redirect_url: the default target.
-	resp, _ := s.do(t, http.MethodGet, callbackPath("/api/auth/callback", "session_token", "abc"))
-	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/" {
-		t.Fatalf("without redirect_url: %d Location %q, want 307 to /", resp.StatusCode, resp.Header.Get("Location"))
+	r := s.send(t, http.MethodGet, callbackPath("/api/auth/callback", "session_token", "abc"))
+	if r.status != http.StatusTemporaryRedirect || r.header.Get("Location") != "/" {
+		t.Fatalf("without redirect_url: %d Location %q, want 307 to /", r.status, r.header.Get("Location"))
 	}
 }
 
 func TestSessionCallbackMissingToken(t *testing.T) {
 	s := startSessionServer(t, "session_callback /cb")
 	for _, path := range []string{"/cb", "/cb?redirect_url=/x", "/cb?session_token=", "/cb?session_token"} {
-		resp, body := s.do(t, http.MethodGet, path)
-		assertJSONProblem(t, resp, body, http.StatusBadRequest, "missing session_token query parameter")
-		assertSessionAnswerHeaders(t, resp)
+		r := s.send(t, http.MethodGet, path)
+		assertJSONProblem(t, r, http.StatusBadRequest, "missing session_token query parameter")
+		assertSessionAnswerHeaders(t, r)
 	}
 }
 
@@ -86,18 +86,18 @@ func TestSessionCallbackRefusesBadTokens(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body := s.do(t, http.MethodGet, "/cb?"+tc.rawQuery+"&redirect_url=/x")
-			assertJSONProblem(t, resp, body, http.StatusBadRequest, tc.msg)
-			assertSessionAnswerHeaders(t, resp)
-			if strings.Contains(body, "abc") || strings.Contains(body, "admin") {
-				t.Errorf("the refused token is echoed: %q", body)
+			r := s.send(t, http.MethodGet, "/cb?"+tc.rawQuery+"&redirect_url=/x")
+			assertJSONProblem(t, r, http.StatusBadRequest, tc.msg)
+			assertSessionAnswerHeaders(t, r)
+			if strings.Contains(r.body, "abc") || strings.Contains(r.body, "admin") {
+				t.Errorf("the refused token is echoed: %q", r.body)
 			}
 		})
 	}
 	// The bound itself is accepted.
-	resp, _ := s.do(t, http.MethodGet, "/cb?session_token="+strings.Repeat("a", 32))
-	if resp.StatusCode != http.StatusTemporaryRedirect {
-		t.Fatalf("a token of exactly max_token_length: status %d, want 307", resp.StatusCode)
+	r := s.send(t, http.MethodGet, "/cb?session_token="+strings.Repeat("a", 32))
+	if r.status != http.StatusTemporaryRedirect {
+		t.Fatalf("a token of exactly max_token_length: status %d, want 307", r.status)
 	}
 }
 
@@ -144,19 +144,19 @@ func TestSessionCallbackOpenRedirect(t *testing.T) {
 	s := startSessionServer(t, block)
 
 	for _, target := range hostileTargets {
-		resp, body := s.do(t, http.MethodGet, callbackPath("/cb", "session_token", "tok", "redirect_url", target))
-		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/home" {
+		r := s.send(t, http.MethodGet, callbackPath("/cb", "session_token", "tok", "redirect_url", target))
+		if r.status != http.StatusTemporaryRedirect || r.header.Get("Location") != "/home" {
 			t.Errorf("redirect_url %q: %d Location %q, want 307 to the default /home; body %q",
-				target, resp.StatusCode, resp.Header.Get("Location"), body)
+				target, r.status, r.header.Get("Location"), r.body)
 		}
-		if v, _ := setCookie(t, resp, "_token"); v != "tok" {
+		if v, _ := setCookie(t, r, "_token"); v != "tok" {
 			t.Errorf("redirect_url %q: cookie %q, want tok (a refused target falls back, the login still completes)", target, v)
 		}
 	}
 	// The parameter given twice is not trusted either.
-	resp, _ := s.do(t, http.MethodGet, "/cb?session_token=tok&redirect_url=/a&redirect_url=/b")
-	if resp.Header.Get("Location") != "/home" {
-		t.Errorf("redirect_url twice: Location %q, want /home", resp.Header.Get("Location"))
+	r := s.send(t, http.MethodGet, "/cb?session_token=tok&redirect_url=/a&redirect_url=/b")
+	if r.header.Get("Location") != "/home" {
+		t.Errorf("redirect_url twice: Location %q, want /home", r.header.Get("Location"))
 	}
 
 	accepted := map[string]string{
@@ -167,26 +167,26 @@ func TestSessionCallbackOpenRedirect(t *testing.T) {
 		s.base + "/self": s.base + "/self",
 	}
 	for target, want := range accepted {
-		resp, _ := s.do(t, http.MethodGet, callbackPath("/cb", "session_token", "tok", "redirect_url", target))
-		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
-			t.Errorf("redirect_url %q: %d Location %q, want 307 to %q", target, resp.StatusCode, resp.Header.Get("Location"), want)
+		r := s.send(t, http.MethodGet, callbackPath("/cb", "session_token", "tok", "redirect_url", target))
+		if r.status != http.StatusTemporaryRedirect || r.header.Get("Location") != want {
+			t.Errorf("redirect_url %q: %d Location %q, want 307 to %q", target, r.status, r.header.Get("Location"), want)
 		}
 	}
 
 	// redirect_on_invalid reject: 400 JSON, and no session is created.
 	s.reload(strings.Replace(block, "redirect_default /home", "redirect_default /home\n\t\tredirect_on_invalid reject", 1))
 	for _, target := range hostileTargets {
-		resp, body := s.do(t, http.MethodGet, callbackPath("/cb", "session_token", "tok", "redirect_url", target))
-		assertJSONProblem(t, resp, body, http.StatusBadRequest, "the redirect_url parameter is not an allowed redirect target")
-		assertSessionAnswerHeaders(t, resp)
-		if strings.Contains(body, "evil") {
-			t.Errorf("redirect_url %q: the refused target is echoed: %q", target, body)
+		r := s.send(t, http.MethodGet, callbackPath("/cb", "session_token", "tok", "redirect_url", target))
+		assertJSONProblem(t, r, http.StatusBadRequest, "the redirect_url parameter is not an allowed redirect target")
+		assertSessionAnswerHeaders(t, r)
+		if strings.Contains(r.body, "evil") {
+			t.Errorf("redirect_url %q: the refused target is echoed: %q", target, r.body)
 		}
 	}
 	// A missing target is not an invalid one.
-	resp, _ = s.do(t, http.MethodGet, callbackPath("/cb", "session_token", "tok"))
-	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/home" {
-		t.Errorf("reject mode without redirect_url: %d Location %q, want 307 to /home", resp.StatusCode, resp.Header.Get("Location"))
+	r = s.send(t, http.MethodGet, callbackPath("/cb", "session_token", "tok"))
+	if r.status != http.StatusTemporaryRedirect || r.header.Get("Location") != "/home" {
+		t.Errorf("reject mode without redirect_url: %d Location %q, want 307 to /home", r.status, r.header.Get("Location"))
 	}
 }
 
@@ -194,16 +194,16 @@ func TestSessionCallbackRedirectStatusAndParams(t *testing.T) {
 	s := startSessionServer(t, "")
 	for _, status := range []int{302, 303, 307} {
 		s.reload(fmt.Sprintf("session_callback /cb {\n\ttoken_param t\n\tredirect_param next\n\tredirect_status %d\n}", status))
-		resp, _ := s.do(t, http.MethodGet, "/cb?t=abc&next=/n")
-		if resp.StatusCode != status || resp.Header.Get("Location") != "/n" {
-			t.Errorf("redirect_status %d: got %d Location %q", status, resp.StatusCode, resp.Header.Get("Location"))
+		r := s.send(t, http.MethodGet, "/cb?t=abc&next=/n")
+		if r.status != status || r.header.Get("Location") != "/n" {
+			t.Errorf("redirect_status %d: got %d Location %q", status, r.status, r.header.Get("Location"))
 		}
-		if v, _ := setCookie(t, resp, "_token"); v != "abc" {
+		if v, _ := setCookie(t, r, "_token"); v != "abc" {
 			t.Errorf("token_param t: cookie value %q, want abc", v)
 		}
 		// The default parameter names are not read any more.
-		resp, body := s.do(t, http.MethodGet, "/cb?session_token=abc")
-		assertJSONProblem(t, resp, body, http.StatusBadRequest, "missing t query parameter")
+		r = s.send(t, http.MethodGet, "/cb?session_token=abc")
+		assertJSONProblem(t, r, http.StatusBadRequest, "missing t query parameter")
 	}
 }
 
@@ -215,8 +215,8 @@ func TestSessionCallbackCookieOptions(t *testing.T) {
 		cookie_same_site strict
 		cookie_http_only off
 	}`)
-	resp, _ := s.do(t, http.MethodGet, "/cb?session_token=abc")
-	v, attrs := setCookie(t, resp, "__Host-sid")
+	r := s.send(t, http.MethodGet, "/cb?session_token=abc")
+	v, attrs := setCookie(t, r, "__Host-sid")
 	if v != "abc" || attrs["max-age"] != "3600" || attrs["samesite"] != "Strict" || attrs["path"] != "/" {
 		t.Errorf("cookie %q %v: want abc, Max-Age=3600, SameSite=Strict, Path=/", v, attrs)
 	}
@@ -235,8 +235,8 @@ func TestSessionCallbackCookieOptions(t *testing.T) {
 		cookie_domain Example.COM
 		cookie_same_site none
 	}`)
-	resp, _ = s.do(t, http.MethodGet, "/cb?session_token=abc")
-	_, attrs = setCookie(t, resp, "_token")
+	r = s.send(t, http.MethodGet, "/cb?session_token=abc")
+	_, attrs = setCookie(t, r, "_token")
 	if attrs["path"] != "/app" || attrs["domain"] != "example.com" || attrs["samesite"] != "None" {
 		t.Errorf("cookie attributes %v: want Path=/app, Domain=example.com, SameSite=None", attrs)
 	}
@@ -250,8 +250,8 @@ func TestSessionCallbackSecureOff(t *testing.T) {
 	s := startSessionServer(t, "session_callback /cb {\n\tcookie_secure off\n}")
 	secure := func(host string) bool {
 		t.Helper()
-		resp, _ := s.do(t, http.MethodGet, "/cb?session_token=abc", "Host", host)
-		_, attrs := setCookie(t, resp, "_token")
+		r := s.send(t, http.MethodGet, "/cb?session_token=abc", withHost(host))
+		_, attrs := setCookie(t, r, "_token")
 		_, ok := attrs["secure"]
 		return ok
 	}
@@ -293,25 +293,25 @@ func TestSessionCallbackState(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var hdr []string
+			var opts []reqOpt
 			if tc.cookie != "" {
-				hdr = []string{"Cookie", tc.cookie}
+				opts = append(opts, withHeader("Cookie", tc.cookie))
 			}
-			resp, body := s.do(t, http.MethodGet, "/cb?"+tc.query, hdr...)
-			assertJSONProblem(t, resp, body, http.StatusForbidden, "does not match the login state cookie")
-			if strings.Contains(body, state) {
-				t.Errorf("state echoed: %q", body)
+			r := s.send(t, http.MethodGet, "/cb?"+tc.query, opts...)
+			assertJSONProblem(t, r, http.StatusForbidden, "does not match the login state cookie")
+			if strings.Contains(r.body, state) {
+				t.Errorf("state echoed: %q", r.body)
 			}
 		})
 	}
-	resp, _ := s.do(t, http.MethodGet, "/cb?session_token=abc&redirect_url=/in&state="+state, "Cookie", "other=1; login_state="+state)
-	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/in" {
-		t.Fatalf("matching state: %d Location %q, want 307 to /in", resp.StatusCode, resp.Header.Get("Location"))
+	r := s.send(t, http.MethodGet, "/cb?session_token=abc&redirect_url=/in&state="+state, withHeader("Cookie", "other=1; login_state="+state))
+	if r.status != http.StatusTemporaryRedirect || r.header.Get("Location") != "/in" {
+		t.Fatalf("matching state: %d Location %q, want 307 to /in", r.status, r.header.Get("Location"))
 	}
-	if v, _ := setCookie(t, resp, "_token"); v != "abc" {
+	if v, _ := setCookie(t, r, "_token"); v != "abc" {
 		t.Errorf("matching state: session cookie %q, want abc", v)
 	}
-	v, attrs := setCookie(t, resp, "login_state")
+	v, attrs := setCookie(t, r, "login_state")
 	if v != "" || attrs["max-age"] != "0" || attrs["path"] != "/" {
 		t.Errorf("the used state cookie is not expired: %q %v", v, attrs)
 	}
@@ -327,33 +327,36 @@ func TestSessionCallbackJWT(t *testing.T) {
 			issuers https://login.example.com
 		}
 	}`)
-	now := time.Now().Unix()
-	good := map[string]any{"sub": "u1", "iss": "https://login.example.com", "exp": now + 600, "iat": now}
+	good := tokenSpec{secret: secret, sub: "u1", iss: "https://login.example.com", exp: 10 * time.Minute, claims: map[string]any{"iat": time.Now().Unix()}}
 
-	resp, body := s.do(t, http.MethodGet, callbackPath("/cb", "session_token", hs256(t, secret, good, "HS256", true), "redirect_url", "/in"))
-	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/in" {
-		t.Fatalf("valid JWT: %d Location %q body %q, want 307 to /in", resp.StatusCode, resp.Header.Get("Location"), body)
+	r := s.send(t, http.MethodGet, callbackPath("/cb", "session_token", mintToken(t, good), "redirect_url", "/in"))
+	if r.status != http.StatusTemporaryRedirect || r.header.Get("Location") != "/in" {
+		t.Fatalf("valid JWT: %d Location %q body %q, want 307 to /in", r.status, r.header.Get("Location"), r.body)
 	}
-	_, attrs := setCookie(t, resp, "_token")
+	_, attrs := setCookie(t, r, "_token")
 	if age, err := strconv.Atoi(attrs["max-age"]); err != nil || age < 590 || age > 600 {
 		t.Errorf("valid JWT expiring in 600s: cookie Max-Age %q, want the token's remaining life", attrs["max-age"])
 	}
 
-	expired := map[string]any{"sub": "u1", "iss": "https://login.example.com", "exp": now - 60}
-	otherIssuer := map[string]any{"sub": "u1", "iss": "https://evil.example", "exp": now + 600}
+	wrongSecret, algNone, unsigned := good, good, good
+	wrongSecret.secret = "another-secret-another-secret-0123456789"
+	algNone.alg, algNone.unsigned = "none", true
+	unsigned.unsigned = true
+	expired := tokenSpec{secret: secret, sub: "u1", iss: "https://login.example.com", exp: -time.Minute}
+	otherIssuer := tokenSpec{secret: secret, sub: "u1", iss: "https://evil.example", exp: 10 * time.Minute}
 	forged := []struct{ name, token string }{
-		{"wrong secret", hs256(t, "another-secret-another-secret-0123456789", good, "HS256", true)},
-		{"alg none", hs256(t, secret, good, "none", false)},
-		{"unsigned HS256", hs256(t, secret, good, "HS256", false)},
-		{"expired", hs256(t, secret, expired, "HS256", true)},
-		{"other issuer", hs256(t, secret, otherIssuer, "HS256", true)},
+		{"wrong secret", mintToken(t, wrongSecret)},
+		{"alg none", mintToken(t, algNone)},
+		{"unsigned HS256", mintToken(t, unsigned)},
+		{"expired", mintToken(t, expired)},
+		{"other issuer", mintToken(t, otherIssuer)},
 		{"not a JWT", "opaque-session-token"},
 	}
 	for _, f := range forged {
-		resp, body := s.do(t, http.MethodGet, callbackPath("/cb", "session_token", f.token, "redirect_url", "/in"))
-		assertJSONProblem(t, resp, body, http.StatusUnauthorized, "the session token failed verification")
-		assertSessionAnswerHeaders(t, resp)
-		if strings.Contains(body, f.token) {
+		r := s.send(t, http.MethodGet, callbackPath("/cb", "session_token", f.token, "redirect_url", "/in"))
+		assertJSONProblem(t, r, http.StatusUnauthorized, "the session token failed verification")
+		assertSessionAnswerHeaders(t, r)
+		if strings.Contains(r.body, f.token) {
 			t.Errorf("%s: token echoed", f.name)
 		}
 	}
@@ -365,8 +368,8 @@ func TestSessionCallbackJWT(t *testing.T) {
 			secret {env.CADDYBFF_TEST_SESSION_SECRET}
 		}
 	}`)
-	resp, _ = s.do(t, http.MethodGet, callbackPath("/cb", "session_token", hs256(t, secret, good, "HS256", true)))
-	if _, attrs := setCookie(t, resp, "_token"); attrs["max-age"] != "60" {
+	r = s.send(t, http.MethodGet, callbackPath("/cb", "session_token", mintToken(t, good)))
+	if _, attrs := setCookie(t, r, "_token"); attrs["max-age"] != "60" {
 		t.Errorf("cookie_max_age 1m with a 10-minute token: Max-Age %q, want 60", attrs["max-age"])
 	}
 }
@@ -381,9 +384,9 @@ func TestSessionCallbackJWKSUnavailable(t *testing.T) {
 		}
 	}`, dead))
 	tok := "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJl"
-	resp, body := s.do(t, http.MethodGet, callbackPath("/cb", "session_token", tok))
-	assertJSONProblem(t, resp, body, http.StatusServiceUnavailable, "cannot be verified right now")
-	if resp.Header.Get("Retry-After") == "" {
+	r := s.send(t, http.MethodGet, callbackPath("/cb", "session_token", tok))
+	assertJSONProblem(t, r, http.StatusServiceUnavailable, "cannot be verified right now")
+	if r.header.Get("Retry-After") == "" {
 		t.Errorf("503 without Retry-After")
 	}
 }
@@ -391,9 +394,9 @@ func TestSessionCallbackJWKSUnavailable(t *testing.T) {
 func TestSessionCallbackMethodSemantics(t *testing.T) {
 	s := startSessionServer(t, "session_callback /cb")
 	testharness.AssertRouteHandlerSemantics(t, s.caddy.Client, s.base+"/cb?session_token=abc&redirect_url=/x", http.MethodGet)
-	resp, body := s.do(t, http.MethodPost, "/cb?session_token=abc")
-	assertJSONProblem(t, resp, body, http.StatusMethodNotAllowed, "method POST is not allowed")
-	assertSessionAnswerHeaders(t, resp)
+	r := s.send(t, http.MethodPost, "/cb?session_token=abc")
+	assertJSONProblem(t, r, http.StatusMethodNotAllowed, "method POST is not allowed")
+	assertSessionAnswerHeaders(t, r)
 }
 
 // With handle_errors routes, the handler's error statuses flow into them,
@@ -410,15 +413,15 @@ func TestSessionCallbackHandleErrors(t *testing.T) {
 		"/cb":                                  http.StatusBadRequest,
 		"/cb?session_token=a&redirect_url=//x": http.StatusBadRequest,
 	} {
-		resp, body := s.do(t, http.MethodGet, path)
-		if resp.StatusCode != status || resp.Header.Get("X-Handled-By") != "errors" {
-			t.Errorf("%s: %d (X-Handled-By %q), want %d through handle_errors", path, resp.StatusCode, resp.Header.Get("X-Handled-By"), status)
+		r := s.send(t, http.MethodGet, path)
+		if r.status != status || r.header.Get("X-Handled-By") != "errors" {
+			t.Errorf("%s: %d (X-Handled-By %q), want %d through handle_errors", path, r.status, r.header.Get("X-Handled-By"), status)
 		}
-		if !strings.Contains(body, `"success":false`) {
-			t.Errorf("%s: handle_errors body %q lacks the JSON problem", path, body)
+		if !strings.Contains(r.body, `"success":false`) {
+			t.Errorf("%s: handle_errors body %q lacks the JSON problem", path, r.body)
 		}
-		assertSessionAnswerHeaders(t, resp)
-		if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {
+		assertSessionAnswerHeaders(t, r)
+		if sc := r.header.Values("Set-Cookie"); len(sc) > 0 {
 			t.Errorf("%s: error answer set cookies %q", path, sc)
 		}
 	}
@@ -433,15 +436,11 @@ func TestSessionCallbackJSONConfig(t *testing.T) {
 		"cookie": {"name": "sid", "max_age": "2h", "same_site": "strict"},
 		"redirect": {"allowed_origins": ["https://accounts.example.com"], "default": "/home", "status": 303}`), "json")
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	resp, err := c.Client.Get(base + callbackPath("/cb", "t", "abc", "redirect_url", "https://accounts.example.com/x"))
-	if err != nil {
-		t.Fatal(err)
+	r := send(t, c.Client, http.MethodGet, base+callbackPath("/cb", "t", "abc", "redirect_url", "https://accounts.example.com/x"))
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "https://accounts.example.com/x" {
+		t.Fatalf("JSON config: %d Location %q", r.status, r.header.Get("Location"))
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "https://accounts.example.com/x" {
-		t.Fatalf("JSON config: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	v, attrs := setCookie(t, resp, "sid")
+	v, attrs := setCookie(t, r, "sid")
 	if v != "abc" || attrs["max-age"] != "7200" || attrs["samesite"] != "Strict" {
 		t.Errorf("JSON config cookie %q %v", v, attrs)
 	}
@@ -464,12 +463,8 @@ func TestSessionCallbackJSONConfig(t *testing.T) {
 		}
 	}
 	// The refused loads left the running config in place.
-	resp, err = c.Client.Get(base + "/cb?t=abc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Errorf("after refused loads: status %d, want the first config still serving", resp.StatusCode)
+	r = send(t, c.Client, http.MethodGet, base+"/cb?t=abc")
+	if r.status != http.StatusSeeOther {
+		t.Errorf("after refused loads: status %d, want the first config still serving", r.status)
 	}
 }

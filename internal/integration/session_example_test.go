@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -43,37 +42,27 @@ func TestSessionExample(t *testing.T) {
 
 	client := trustingClient(t, c)
 	base := fmt.Sprintf("https://localhost:%d", port)
-	get := func(path string, cookies ...string) (*http.Response, string) {
+	// The certificate is issued in the background right after the config
+	// loads; the first handshakes may come too early.
+	tlsConfig := client.Transport.(*http.Transport).TLSClientConfig
+	testharness.WaitFor(t, 20*time.Second, "a TLS handshake with the site", func() bool {
+		conn, err := tls.Dial("tcp", fmt.Sprintf("localhost:%d", port), tlsConfig)
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	})
+	get := func(path string, opts ...reqOpt) reply {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
-		for _, ck := range cookies {
-			req.Header.Add("Cookie", ck)
-		}
-		var resp *http.Response
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			resp, err = client.Do(req)
-			// The certificate is issued in the background right after the
-			// config loads; the first handshakes may come too early.
-			if err == nil || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return send(t, client, http.MethodGet, base+path, opts...)
 	}
 
-	resp, _ := get(callbackPath("/api/auth/callback", "session_token", "tok-123", "redirect_url", "/dashboard"))
-	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/dashboard" {
-		t.Fatalf("callback: %d Location %q, want 307 to /dashboard", resp.StatusCode, resp.Header.Get("Location"))
+	r := get(callbackPath("/api/auth/callback", "session_token", "tok-123", "redirect_url", "/dashboard"))
+	if r.status != http.StatusTemporaryRedirect || r.header.Get("Location") != "/dashboard" {
+		t.Fatalf("callback: %d Location %q, want 307 to /dashboard", r.status, r.header.Get("Location"))
 	}
-	assertSessionAnswerHeaders(t, resp)
-	v, attrs := setCookie(t, resp, "_token")
+	assertSessionAnswerHeaders(t, r)
+	v, attrs := setCookie(t, r, "_token")
 	if v != "tok-123" || attrs["path"] != "/" || attrs["samesite"] != "Lax" {
 		t.Errorf("cookie %q %v", v, attrs)
 	}
@@ -83,29 +72,28 @@ func TestSessionExample(t *testing.T) {
 		}
 	}
 
-	if _, body := get("/dashboard", "_token=tok-123"); body != "signed in" {
-		t.Errorf("with the cookie: %q, want signed in", body)
+	if r := get("/dashboard", withCookie("_token", "tok-123")); r.body != "signed in" {
+		t.Errorf("with the cookie: %q, want signed in", r.body)
 	}
-	if _, body := get("/dashboard"); body != "signed out" {
-		t.Errorf("without the cookie: %q, want signed out", body)
+	if r := get("/dashboard"); r.body != "signed out" {
+		t.Errorf("without the cookie: %q, want signed out", r.body)
 	}
 
-	resp, _ = get(callbackPath("/api/auth/callback", "session_token", "tok-123", "redirect_url", "https://accounts.example.com/profile"))
-	if resp.Header.Get("Location") != "https://accounts.example.com/profile" {
-		t.Errorf("allowlisted target: Location %q", resp.Header.Get("Location"))
+	r = get(callbackPath("/api/auth/callback", "session_token", "tok-123", "redirect_url", "https://accounts.example.com/profile"))
+	if r.header.Get("Location") != "https://accounts.example.com/profile" {
+		t.Errorf("allowlisted target: Location %q", r.header.Get("Location"))
 	}
-	resp, _ = get(callbackPath("/api/auth/callback", "session_token", "tok-123", "redirect_url", "https://evil.example/"))
-	if resp.Header.Get("Location") != "/" {
-		t.Errorf("the seed's open redirect: Location %q, want /", resp.Header.Get("Location"))
+	r = get(callbackPath("/api/auth/callback", "session_token", "tok-123", "redirect_url", "https://evil.example/"))
+	if r.header.Get("Location") != "/" {
+		t.Errorf("the seed's open redirect: Location %q, want /", r.header.Get("Location"))
 	}
-	resp, body := get("/api/auth/callback")
-	assertJSONProblem(t, resp, body, http.StatusBadRequest, "missing session_token")
+	assertJSONProblem(t, get("/api/auth/callback"), http.StatusBadRequest, "missing session_token")
 
-	resp, _ = get(callbackPath("/api/auth/logout", "redirect_url", "/"), "_token=tok-123")
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
-		t.Errorf("logout: %d Location %q, want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+	r = get(callbackPath("/api/auth/logout", "redirect_url", "/"), withCookie("_token", "tok-123"))
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/" {
+		t.Errorf("logout: %d Location %q, want 303 to /", r.status, r.header.Get("Location"))
 	}
-	assertExpiresCookie(t, resp, "_token", "/")
+	assertExpiresCookie(t, r, "_token", "/")
 }
 
 // trustingClient returns a client (not following redirects) that trusts the
@@ -113,24 +101,14 @@ func TestSessionExample(t *testing.T) {
 func trustingClient(t *testing.T, c *testharness.InProcess) *http.Client {
 	t.Helper()
 	var root string
-	deadline := time.Now().Add(20 * time.Second)
-	for root == "" {
-		resp, err := http.Get(c.AdminURL("/pki/ca/local"))
-		if err == nil {
-			var ca struct {
-				Root string `json:"root_certificate"`
-			}
-			_ = json.NewDecoder(resp.Body).Decode(&ca)
-			resp.Body.Close()
-			root = ca.Root
+	testharness.WaitFor(t, 20*time.Second, "the local CA root from the admin API", func() bool {
+		var ca struct {
+			Root string `json:"root_certificate"`
 		}
-		if root == "" {
-			if time.Now().After(deadline) {
-				t.Fatalf("the local CA root is not available from the admin API: %v", err)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+		_ = json.Unmarshal([]byte(send(t, http.DefaultClient, http.MethodGet, c.AdminURL("/pki/ca/local")).body), &ca)
+		root = ca.Root
+		return root != ""
+	})
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM([]byte(root)) {
 		t.Fatal("the local CA root is not PEM")

@@ -1,13 +1,8 @@
 package integration
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -41,31 +36,11 @@ func (s *sessionServer) reload(body string) {
 	s.caddy.Load(s.config(body), "caddyfile")
 }
 
-// get sends method to path (with its query) and returns the answer and its
-// body. Extra headers come as name, value pairs.
-func (s *sessionServer) do(t *testing.T, method, path string, headers ...string) (*http.Response, string) {
+// send sends method to path (with its query) on the site, through the
+// package's send.
+func (s *sessionServer) send(t *testing.T, method, path string, opts ...reqOpt) reply {
 	t.Helper()
-	req, err := http.NewRequest(method, s.base+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		if strings.EqualFold(headers[i], "Host") {
-			req.Host = headers[i+1]
-			continue
-		}
-		req.Header.Add(headers[i], headers[i+1])
-	}
-	resp, err := s.caddy.Client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
+	return send(t, s.caddy.Client, method, s.base+path, opts...)
 }
 
 // callbackPath builds a callback URL path with the given query pairs, each
@@ -83,12 +58,12 @@ func callbackPath(path string, pairs ...string) string {
 
 // assertSessionAnswerHeaders checks the headers every session answer
 // carries, whatever its status.
-func assertSessionAnswerHeaders(t *testing.T, resp *http.Response) {
+func assertSessionAnswerHeaders(t *testing.T, r reply) {
 	t.Helper()
-	if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+	if got := r.header.Get("Cache-Control"); got != "no-store" {
 		t.Errorf("Cache-Control %q, want no-store", got)
 	}
-	if got := resp.Header.Get("Referrer-Policy"); got != "no-referrer" {
+	if got := r.header.Get("Referrer-Policy"); got != "no-referrer" {
 		t.Errorf("Referrer-Policy %q, want no-referrer", got)
 	}
 }
@@ -96,12 +71,13 @@ func assertSessionAnswerHeaders(t *testing.T, resp *http.Response) {
 // assertJSONProblem checks a 4xx/5xx answer: status, JSON content type, the
 // stable {"success":false,"error":...} shape with a message containing
 // wantMsg, and no session cookie.
-func assertJSONProblem(t *testing.T, resp *http.Response, body string, status int, wantMsg string) {
+func assertJSONProblem(t *testing.T, r reply, status int, wantMsg string) {
 	t.Helper()
-	if resp.StatusCode != status {
-		t.Fatalf("status %d, want %d; body %q", resp.StatusCode, status, body)
+	body := r.body
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %q", r.status, status, body)
 	}
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type %q, want application/json", ct)
 	}
 	var p struct {
@@ -117,26 +93,26 @@ func assertJSONProblem(t *testing.T, resp *http.Response, body string, status in
 	if !strings.Contains(p.Error, wantMsg) {
 		t.Errorf("error %q does not contain %q", p.Error, wantMsg)
 	}
-	if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {
+	if sc := r.header.Values("Set-Cookie"); len(sc) > 0 {
 		t.Errorf("an error answer set cookies: %q", sc)
 	}
-	if loc := resp.Header.Get("Location"); loc != "" {
+	if loc := r.header.Get("Location"); loc != "" {
 		t.Errorf("an error answer has Location %q", loc)
 	}
 }
 
 // setCookie returns the single Set-Cookie header named name, split into its
 // value and its attributes (lower-cased names; values kept).
-func setCookie(t *testing.T, resp *http.Response, name string) (value string, attrs map[string]string) {
+func setCookie(t *testing.T, r reply, name string) (value string, attrs map[string]string) {
 	t.Helper()
 	var found []string
-	for _, line := range resp.Header.Values("Set-Cookie") {
+	for _, line := range r.header.Values("Set-Cookie") {
 		if strings.HasPrefix(line, name+"=") {
 			found = append(found, line)
 		}
 	}
 	if len(found) != 1 {
-		t.Fatalf("want exactly one Set-Cookie for %q, got %q", name, resp.Header.Values("Set-Cookie"))
+		t.Fatalf("want exactly one Set-Cookie for %q, got %q", name, r.header.Values("Set-Cookie"))
 	}
 	parts := strings.Split(found[0], ";")
 	value = strings.TrimPrefix(parts[0], name+"=")
@@ -146,27 +122,6 @@ func setCookie(t *testing.T, resp *http.Response, name string) (value string, at
 		attrs[strings.ToLower(k)] = v
 	}
 	return value, attrs
-}
-
-// hs256 signs claims as a compact JWT with secret, written by hand so the
-// test does not share code with the verifier it checks. alg overrides the
-// header's algorithm (for "none" forgeries); sign=false leaves the
-// signature empty.
-func hs256(t *testing.T, secret string, claims map[string]any, alg string, sign bool) string {
-	t.Helper()
-	enc := base64.RawURLEncoding
-	header, _ := json.Marshal(map[string]string{"alg": alg, "typ": "JWT"})
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signingInput := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
-	if !sign {
-		return signingInput + "."
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(signingInput))
-	return signingInput + "." + enc.EncodeToString(mac.Sum(nil))
 }
 
 // sessionJSONConfig is a JSON config serving handler (a JSON object without

@@ -2,7 +2,7 @@ package integration
 
 import (
 	"bufio"
-	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -54,7 +54,7 @@ func TestTagCacheNoCrossUserLeakBehindAuthProxy(t *testing.T) {
 	reverse_proxy `+strings.TrimPrefix(origin.URL, "http://")+`
 }`)
 	client := testharness.NoRedirectClient()
-	alice, bob := "_token="+hsToken(t, "alice", nil), "_token="+hsToken(t, "bob", nil)
+	alice, bob := withCookie("_token", mintToken(t, tokenSpec{sub: "alice"})), withCookie("_token", mintToken(t, tokenSpec{sub: "bob"}))
 	for _, path := range []string{"/max-age", "/heuristic"} {
 		if r := send(t, client, "GET", base+path, alice); !strings.HasPrefix(r.body, "page of alice") {
 			t.Fatalf("%s alice: %d %q", path, r.status, r.body)
@@ -72,7 +72,7 @@ func TestTagCacheNoCrossUserLeakBehindAuthProxy(t *testing.T) {
 		t.Fatalf("Vary: X-User-Id page: bob was served %q", r.body)
 	}
 	// A client cannot pick another user's variant by sending the header.
-	if r := send(t, client, "GET", base+"/vary", bob, "X-User-Id: alice"); !strings.HasPrefix(r.body, "page of bob") {
+	if r := send(t, client, "GET", base+"/vary", bob, withHeader("X-User-Id", "alice")); !strings.HasPrefix(r.body, "page of bob") {
 		t.Fatalf("bob with a forged X-User-Id was served %q", r.body)
 	}
 }
@@ -101,7 +101,7 @@ func TestTagCacheBeforeGateNeverOpensIt(t *testing.T) {
 }`, port, strings.TrimPrefix(origin.URL, "http://")), "JWT_SECRET="+authSecret)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	client := testharness.NoRedirectClient()
-	alice := "_token=" + hsToken(t, "alice", nil)
+	alice := withCookie("_token", mintToken(t, tokenSpec{sub: "alice"}))
 	if r := send(t, client, "GET", base+"/app/dashboard", alice); r.body != "dashboard of alice" {
 		t.Fatalf("alice: %d %q", r.status, r.body)
 	}
@@ -176,8 +176,8 @@ func TestTagCacheHeaderDirectiveBeforeCache(t *testing.T) {
 	}
 }`)
 	client := testharness.NoRedirectClient()
-	send(t, client, "GET", base+"/data", "Origin: https://evil.example")
-	r := send(t, client, "GET", base+"/data", "Origin: https://app.example")
+	send(t, client, "GET", base+"/data", withHeader("Origin", "https://evil.example"))
+	r := send(t, client, "GET", base+"/data", withHeader("Origin", "https://app.example"))
 	if !strings.Contains(r.header.Get("Cache-Status"), "; hit") {
 		t.Fatalf("second request was no hit: %q", r.header.Get("Cache-Status"))
 	}
@@ -204,13 +204,7 @@ func TestTagCacheHostileRequestsThroughCaddy(t *testing.T) {
 	reverse_proxy `+strings.TrimPrefix(origin.URL, "http://")+`
 }`)
 	client := testharness.NoRedirectClient()
-	req, _ := http.NewRequest("GET", base+"/q", bytes.NewReader([]byte("poison")))
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.Header.Get("Cache-Tag") != "" {
+	if r := send(t, client, "GET", base+"/q", withBody("poison")); r.header.Get("Cache-Tag") != "" {
 		t.Error("tag header leaked on a GET with a body")
 	}
 	if r := send(t, client, "GET", base+"/q"); r.body != `body=""` {
@@ -218,17 +212,17 @@ func TestTagCacheHostileRequestsThroughCaddy(t *testing.T) {
 	}
 	for _, c := range []struct {
 		method string
-		hdrs   []string
+		opts   []reqOpt
 	}{
-		{"GET", []string{"Upgrade: x"}},
+		{"GET", []reqOpt{withHeader("Upgrade", "x")}},
 		{"OPTIONS", nil},
 		{"PROPFIND", nil},
 		{"DELETE", nil},
 		{"GET", nil},
 	} {
-		r := send(t, client, c.method, base+"/leak", c.hdrs...)
+		r := send(t, client, c.method, base+"/leak", c.opts...)
 		if r.header.Get("Cache-Tag") != "" || r.header.Get("X-Next-Cache-Tags") != "" {
-			t.Errorf("%s %v: tag headers leaked: %v", c.method, c.hdrs, r.header)
+			t.Errorf("%s %v: tag headers leaked: %v", c.method, c.opts, r.header)
 		}
 	}
 }
@@ -273,12 +267,12 @@ func TestTagCacheSurvivesOriginAbortDuringRefresh(t *testing.T) {
 			t.Fatalf("the failed refresh is not in the stats (origin calls %d): %s", calls.Load(), stats)
 		}
 		time.Sleep(20 * time.Millisecond)
-		_, stats = get(t, http.DefaultClient, c.AdminURL("/tag_cache/stats"))
+		stats = send(t, http.DefaultClient, "GET", c.AdminURL("/tag_cache/stats")).body
 	}
 	if r := send(t, client, "GET", base+"/swr"); r.status != 200 || r.body != "v1" {
 		t.Fatalf("Caddy after the aborted refresh: %d %q", r.status, r.body)
 	}
-	_, metrics := get(t, http.DefaultClient, c.AdminURL("/metrics"))
+	metrics := send(t, http.DefaultClient, "GET", c.AdminURL("/metrics")).body
 	if !strings.Contains(metrics, `caddy_tag_cache_refresh_failures_total{store="default"}`) {
 		t.Fatalf("no refresh failure metric:\n%s", grepLines(metrics, "tag_cache"))
 	}
@@ -356,15 +350,9 @@ func TestTagCacheBeforeBasicAuthNeverOpensIt(t *testing.T) {
 	}
 }`)
 	client := testharness.NoRedirectClient()
-	req, _ := http.NewRequest("GET", base+"/admin/console", nil)
-	req.SetBasicAuth("admin", "open-sesame")
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Status"), "behind-gate") {
-		t.Fatalf("admin: %d, Cache-Status %q, want 200 not stored (behind-gate)", resp.StatusCode, resp.Header.Get("Cache-Status"))
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:open-sesame"))
+	if r := send(t, client, "GET", base+"/admin/console", withHeader("Authorization", basic)); r.status != 200 || !strings.Contains(r.header.Get("Cache-Status"), "behind-gate") {
+		t.Fatalf("admin: %d, Cache-Status %q, want 200 not stored (behind-gate)", r.status, r.header.Get("Cache-Status"))
 	}
 	if r := send(t, client, "GET", base+"/admin/console"); r.status != http.StatusUnauthorized {
 		t.Fatalf("a visitor without credentials got %d %q", r.status, r.body)

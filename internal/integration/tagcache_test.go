@@ -2,7 +2,6 @@ package integration
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,73 +18,74 @@ func TestExampleCaddyfileCaches(t *testing.T) {
 	caddy := testharness.StartInProcess(t, readExample(t, "Caddyfile"), "caddyfile")
 	base := "http://localhost:" + port
 
-	resp, first := get(t, caddy.Client, base+"/posts")
-	if cs := resp.Header.Get("Cache-Status"); !strings.Contains(cs, "fwd=uri-miss") || !strings.Contains(cs, "stored") {
+	r := send(t, caddy.Client, "GET", base+"/posts")
+	first := r.body
+	if cs := r.header.Get("Cache-Status"); !strings.Contains(cs, "fwd=uri-miss") || !strings.Contains(cs, "stored") {
 		t.Fatalf("first /posts: Cache-Status %q, want a stored miss", cs)
 	}
-	if resp.Header.Get("X-Next-Cache-Tags") != "" {
+	if r.header.Get("X-Next-Cache-Tags") != "" {
 		t.Fatal("x-next-cache-tags reached the client")
 	}
-	resp, second := get(t, caddy.Client, base+"/posts")
-	if !strings.HasPrefix(resp.Header.Get("Cache-Status"), "caddy-bff; hit") || second != first {
-		t.Fatalf("second /posts: Cache-Status %q body %q, want a hit with %q", resp.Header.Get("Cache-Status"), second, first)
+	r = send(t, caddy.Client, "GET", base+"/posts")
+	if !strings.HasPrefix(r.header.Get("Cache-Status"), "caddy-bff; hit") || r.body != first {
+		t.Fatalf("second /posts: Cache-Status %q body %q, want a hit with %q", r.header.Get("Cache-Status"), r.body, first)
 	}
-	if resp.Header.Get("Age") == "" {
+	if r.header.Get("Age") == "" {
 		t.Fatal("a cached answer has no Age header")
 	}
-	_, about := get(t, caddy.Client, base+"/about")
+	about := send(t, caddy.Client, "GET", base+"/about").body
 
-	get(t, caddy.Client, base+"/account")
-	resp, _ = get(t, caddy.Client, base+"/account")
-	if cs := resp.Header.Get("Cache-Status"); !strings.Contains(cs, "fwd=uri-miss") || !strings.Contains(cs, "detail=no-store") {
-		t.Fatalf("a private page was served from the cache: %q", resp.Header.Get("Cache-Status"))
+	send(t, caddy.Client, "GET", base+"/account")
+	r = send(t, caddy.Client, "GET", base+"/account")
+	if cs := r.header.Get("Cache-Status"); !strings.Contains(cs, "fwd=uri-miss") || !strings.Contains(cs, "detail=no-store") {
+		t.Fatalf("a private page was served from the cache: %q", r.header.Get("Cache-Status"))
 	}
 
 	// Revalidate the posts tag: /posts is refetched, /about stays cached.
-	resp, body := doRequest(t, http.DefaultClient, "POST", caddy.AdminURL("/tag_cache/revalidate"),
-		[]byte(`{"tags":["posts"]}`), http.Header{"Content-Type": {"application/json"}})
-	if resp.StatusCode != 200 || decodeJSON(t, body)["success"] != true {
-		t.Fatalf("revalidate: %d %s", resp.StatusCode, body)
+	r = send(t, http.DefaultClient, "POST", caddy.AdminURL("/tag_cache/revalidate"),
+		withBody(`{"tags":["posts"]}`), withHeader("Content-Type", "application/json"))
+	if r.status != 200 || decodeJSON(t, r.body)["success"] != true {
+		t.Fatalf("revalidate: %d %s", r.status, r.body)
 	}
-	resp, third := get(t, caddy.Client, base+"/posts")
-	if third == first || !strings.Contains(resp.Header.Get("Cache-Status"), "fwd=miss; detail=invalidated") {
-		t.Fatalf("/posts after revalidation: Cache-Status %q, body unchanged %v", resp.Header.Get("Cache-Status"), third == first)
+	r = send(t, caddy.Client, "GET", base+"/posts")
+	if r.body == first || !strings.Contains(r.header.Get("Cache-Status"), "fwd=miss; detail=invalidated") {
+		t.Fatalf("/posts after revalidation: Cache-Status %q, body unchanged %v", r.header.Get("Cache-Status"), r.body == first)
 	}
-	resp, aboutAgain := get(t, caddy.Client, base+"/about")
-	if aboutAgain != about || !strings.Contains(resp.Header.Get("Cache-Status"), "; hit") {
-		t.Fatalf("/about after revalidating posts: Cache-Status %q", resp.Header.Get("Cache-Status"))
+	r = send(t, caddy.Client, "GET", base+"/about")
+	if r.body != about || !strings.Contains(r.header.Get("Cache-Status"), "; hit") {
+		t.Fatalf("/about after revalidating posts: Cache-Status %q", r.header.Get("Cache-Status"))
 	}
 
 	// Path revalidation in stale mode: served stale once, refreshed behind.
-	resp, body = doRequest(t, http.DefaultClient, "POST", caddy.AdminURL("/tag_cache/revalidate"),
-		[]byte(`{"paths":["/about"],"mode":"stale"}`), nil)
-	if resp.StatusCode != 200 {
-		t.Fatalf("revalidate path: %d %s", resp.StatusCode, body)
+	r = send(t, http.DefaultClient, "POST", caddy.AdminURL("/tag_cache/revalidate"),
+		withBody(`{"paths":["/about"],"mode":"stale"}`))
+	if r.status != 200 {
+		t.Fatalf("revalidate path: %d %s", r.status, r.body)
 	}
-	resp, staleBody := get(t, caddy.Client, base+"/about")
-	if staleBody != about || !strings.Contains(resp.Header.Get("Cache-Status"), "soft-invalidated") {
-		t.Fatalf("/about after a soft path revalidation: Cache-Status %q", resp.Header.Get("Cache-Status"))
+	r = send(t, caddy.Client, "GET", base+"/about")
+	if r.body != about || !strings.Contains(r.header.Get("Cache-Status"), "soft-invalidated") {
+		t.Fatalf("/about after a soft path revalidation: Cache-Status %q", r.header.Get("Cache-Status"))
 	}
 
 	// Stats and metrics count what happened.
-	_, stats := get(t, http.DefaultClient, caddy.AdminURL("/tag_cache/stats"))
+	stats := send(t, http.DefaultClient, "GET", caddy.AdminURL("/tag_cache/stats")).body
 	for _, want := range []string{`"hits":`, `"invalidations":2`, `"kind":"memory"`} {
 		if !strings.Contains(stats, want) {
 			t.Fatalf("stats lack %s: %s", want, stats)
 		}
 	}
-	_, metrics := get(t, http.DefaultClient, caddy.AdminURL("/metrics"))
+	metrics := send(t, http.DefaultClient, "GET", caddy.AdminURL("/metrics")).body
 	if !strings.Contains(metrics, `caddy_tag_cache_invalidations_total{store="default"} 2`) {
 		t.Fatalf("metrics lack the invalidation counter:\n%s", grepLines(metrics, "tag_cache"))
 	}
 
 	// Flush empties the store.
-	resp, body = doRequest(t, http.DefaultClient, "DELETE", caddy.AdminURL("/tag_cache/entries"), nil, nil)
-	if resp.StatusCode != 200 || !strings.Contains(body, `"flushed"`) {
-		t.Fatalf("flush: %d %s", resp.StatusCode, body)
+	r = send(t, http.DefaultClient, "DELETE", caddy.AdminURL("/tag_cache/entries"))
+	if r.status != 200 || !strings.Contains(r.body, `"flushed"`) {
+		t.Fatalf("flush: %d %s", r.status, r.body)
 	}
-	resp, _ = get(t, caddy.Client, base+"/about")
-	if strings.Contains(resp.Header.Get("Cache-Status"), "; hit") {
+	r = send(t, caddy.Client, "GET", base+"/about")
+	if strings.Contains(r.header.Get("Cache-Status"), "; hit") {
 		t.Fatal("a flushed entry was still served")
 	}
 }
@@ -111,12 +111,12 @@ func TestTagCacheAdminAPIErrors(t *testing.T) {
 		{"POST", "/tag_cache/stats", ``, 405, "method not allowed"},
 		{"DELETE", "/tag_cache/entries?store=nope", ``, 404, "no store named"},
 	} {
-		resp, body := doRequest(t, http.DefaultClient, tc.method, caddy.AdminURL(tc.path), []byte(tc.body), nil)
-		if resp.StatusCode != tc.status || !strings.Contains(body, tc.msg) {
-			t.Errorf("%s %s %s: %d %s, want %d with %q", tc.method, tc.path, tc.body, resp.StatusCode, body, tc.status, tc.msg)
+		r := send(t, http.DefaultClient, tc.method, caddy.AdminURL(tc.path), withBody(tc.body))
+		if r.status != tc.status || !strings.Contains(r.body, tc.msg) {
+			t.Errorf("%s %s %s: %d %s, want %d with %q", tc.method, tc.path, tc.body, r.status, r.body, tc.status, tc.msg)
 		}
-		if m := decodeJSON(t, body); m["error"] == nil {
-			t.Errorf("%s %s: error body has no \"error\" field: %s", tc.method, tc.path, body)
+		if m := decodeJSON(t, r.body); m["error"] == nil {
+			t.Errorf("%s %s: error body has no \"error\" field: %s", tc.method, tc.path, r.body)
 		}
 	}
 }
@@ -145,16 +145,16 @@ http://localhost:%d {
 	}
 	caddy := testharness.StartInProcess(t, config("v1"), "caddyfile")
 	url := fmt.Sprintf("http://localhost:%d/page", port)
-	if _, body := get(t, caddy.Client, url); body != "v1" {
-		t.Fatalf("before reload: %q", body)
+	if r := send(t, caddy.Client, "GET", url); r.body != "v1" {
+		t.Fatalf("before reload: %q", r.body)
 	}
 	caddy.Load(config("v2"), "caddyfile")
-	resp, body := get(t, caddy.Client, url)
-	if body != "v1" || !strings.Contains(resp.Header.Get("Cache-Status"), "; hit") {
-		t.Fatalf("after reload: body %q Cache-Status %q, want the warm v1 entry", body, resp.Header.Get("Cache-Status"))
+	r := send(t, caddy.Client, "GET", url)
+	if r.body != "v1" || !strings.Contains(r.header.Get("Cache-Status"), "; hit") {
+		t.Fatalf("after reload: body %q Cache-Status %q, want the warm v1 entry", r.body, r.header.Get("Cache-Status"))
 	}
-	if _, body := get(t, caddy.Client, url+"?fresh"); body != "v2" {
-		t.Fatalf("a new URL after reload got %q, want the new config's v2", body)
+	if r := send(t, caddy.Client, "GET", url+"?fresh"); r.body != "v2" {
+		t.Fatalf("a new URL after reload got %q, want the new config's v2", r.body)
 	}
 }
 
@@ -180,15 +180,15 @@ func TestJSONConfigLoadAndReload(t *testing.T) {
 	}
 	caddy := testharness.StartInProcess(t, config("first"), "json")
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	get(t, caddy.Client, url)
-	resp, body := get(t, caddy.Client, url)
-	if body != "json config" || !strings.HasPrefix(resp.Header.Get("Cache-Status"), "first; hit") {
-		t.Fatalf("JSON config: body %q Cache-Status %q", body, resp.Header.Get("Cache-Status"))
+	send(t, caddy.Client, "GET", url)
+	r := send(t, caddy.Client, "GET", url)
+	if r.body != "json config" || !strings.HasPrefix(r.header.Get("Cache-Status"), "first; hit") {
+		t.Fatalf("JSON config: body %q Cache-Status %q", r.body, r.header.Get("Cache-Status"))
 	}
 	caddy.Load(config("second"), "json")
-	resp, _ = get(t, caddy.Client, url)
-	if !strings.HasPrefix(resp.Header.Get("Cache-Status"), "second; hit") {
-		t.Fatalf("after JSON reload: Cache-Status %q, want the new cache name and a warm hit", resp.Header.Get("Cache-Status"))
+	r = send(t, caddy.Client, "GET", url)
+	if !strings.HasPrefix(r.header.Get("Cache-Status"), "second; hit") {
+		t.Fatalf("after JSON reload: Cache-Status %q, want the new cache name and a warm hit", r.header.Get("Cache-Status"))
 	}
 	// A config the module refuses is refused by Caddy and names the reason.
 	err := caddy.TryLoad(strings.Replace(config("x"), `"cache_name": "x"`, `"cache_name": "bad name"`, 1), "json")
@@ -206,5 +206,3 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
-
-var _ = io.Discard

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -42,37 +41,9 @@ func loadWebhookExample(t *testing.T) (*testharness.InProcess, string) {
 	return c, "http://127.0.0.1:" + strconv.Itoa(site)
 }
 
-type answer struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func do(t *testing.T, client *http.Client, method, url, body string, header map[string]string) answer {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return answer{status: resp.StatusCode, header: resp.Header, body: string(b)}
-}
-
 // jsonBody decodes a JSON object answer, failing the test when it is not
 // one or lacks the JSON content type.
-func jsonBody(t *testing.T, a answer) map[string]any {
+func jsonBody(t *testing.T, a reply) map[string]any {
 	t.Helper()
 	if ct := a.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("Content-Type %q, want application/json (status %d, body %q)", ct, a.status, a.body)
@@ -86,7 +57,7 @@ func jsonBody(t *testing.T, a answer) map[string]any {
 
 // wantJSON checks an answer's status, success field, JSON type and
 // Cache-Control: no-store.
-func wantJSON(t *testing.T, a answer, status int, success bool) map[string]any {
+func wantJSON(t *testing.T, a reply, status int, success bool) map[string]any {
 	t.Helper()
 	if a.status != status {
 		t.Fatalf("status %d, want %d; body %q", a.status, status, a.body)
@@ -111,7 +82,7 @@ func TestWebhookExample(t *testing.T) {
 
 	status := func(path string) string {
 		t.Helper()
-		a := do(t, client, http.MethodGet, base+path, "", nil)
+		a := send(t, client, http.MethodGet, base+path)
 		if a.status != http.StatusOK {
 			t.Fatalf("GET %s: %d %q", path, a.status, a.body)
 		}
@@ -128,7 +99,7 @@ func TestWebhookExample(t *testing.T) {
 	}
 
 	// Webhook call 1: the seed's GET, answered 200 {"success":true}.
-	m := wantJSON(t, do(t, client, http.MethodGet, hook+"?token="+exampleSecret+"&tag=posts", "", nil), 200, true)
+	m := wantJSON(t, send(t, client, http.MethodGet, hook+"?token="+exampleSecret+"&tag=posts"), 200, true)
 	if tags, _ := m["tags"].([]any); len(tags) != 1 || tags[0] != "posts" {
 		t.Errorf("tags %v", m["tags"])
 	}
@@ -141,19 +112,19 @@ func TestWebhookExample(t *testing.T) {
 
 	// Calls 2 to 5: errors are JSON through the example's handle_errors,
 	// with their status, no-store and, for 401, WWW-Authenticate intact.
-	a := do(t, client, http.MethodGet, hook+"?tag=posts", "", nil)
+	a := send(t, client, http.MethodGet, hook+"?tag=posts")
 	if wantJSON(t, a, 401, false)["error"] != "missing token" || a.header.Get("WWW-Authenticate") == "" {
 		t.Errorf("401: %q %v", a.body, a.header)
 	}
-	wantJSON(t, do(t, client, http.MethodGet, hook+"?token=nope&tag=posts", "", nil), 401, false)
-	wantJSON(t, do(t, client, http.MethodGet, hook+"?token="+exampleSecret, "", nil), 400, false)
-	m = wantJSON(t, do(t, client, http.MethodPost, hook, `{"paths":["/posts/1"]}`, map[string]string{"Authorization": "Bearer " + exampleSecret}), 200, true)
+	wantJSON(t, send(t, client, http.MethodGet, hook+"?token=nope&tag=posts"), 401, false)
+	wantJSON(t, send(t, client, http.MethodGet, hook+"?token="+exampleSecret), 400, false)
+	m = wantJSON(t, send(t, client, http.MethodPost, hook, withBody(`{"paths":["/posts/1"]}`), withHeader("Authorization", "Bearer "+exampleSecret)), 200, true)
 	if paths, _ := m["paths"].([]any); len(paths) != 1 {
 		t.Errorf("paths %v", m["paths"])
 	}
 
 	// Call 6: over the limit of 5 a minute.
-	a = do(t, client, http.MethodGet, hook+"?token="+exampleSecret+"&tag=posts", "", nil)
+	a = send(t, client, http.MethodGet, hook+"?token="+exampleSecret+"&tag=posts")
 	if a.status != http.StatusTooManyRequests {
 		t.Fatalf("sixth call: status %d, want 429; body %q", a.status, a.body)
 	}

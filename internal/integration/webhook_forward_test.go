@@ -126,7 +126,7 @@ func TestWebhookForwardExample(t *testing.T) {
 
 	page := func() (string, string) {
 		t.Helper()
-		a := do(t, client, http.MethodGet, base+"/posts", "", nil)
+		a := send(t, client, http.MethodGet, base+"/posts")
 		if a.status != 200 {
 			t.Fatalf("/posts: %d %q", a.status, a.body)
 		}
@@ -142,8 +142,8 @@ func TestWebhookForwardExample(t *testing.T) {
 		before := invalidations(t, c)
 		hold := make(chan struct{})
 		origin.set(0, hold)
-		done := make(chan answer, 1)
-		go func() { done <- do(t, client, http.MethodGet, hook, "", nil) }()
+		done := make(chan reply, 1)
+		go func() { done <- send(t, client, http.MethodGet, hook) }()
 		origin.waitRoute(t)
 		// The app is revalidating: Caddy has recorded nothing and still
 		// serves the cached page.
@@ -182,7 +182,7 @@ func TestWebhookForwardExample(t *testing.T) {
 		before, routed := invalidations(t, c), origin.routed.Load()
 		origin.set(http.StatusInternalServerError, nil)
 		defer origin.set(0, nil)
-		a := do(t, client, http.MethodGet, hook, "", nil)
+		a := send(t, client, http.MethodGet, hook)
 		origin.waitRoute(t)
 		m := wantJSON(t, a, http.StatusBadGateway, false)
 		if msg := fmt.Sprint(m["error"]); !strings.Contains(msg, "500") {
@@ -198,9 +198,9 @@ func TestWebhookForwardExample(t *testing.T) {
 
 	t.Run("refused calls never reach the app", func(t *testing.T) {
 		routed := origin.routed.Load()
-		wantJSON(t, do(t, client, http.MethodGet, base+"/api/revalidate?secret=wrong&tag=posts", "", nil), 401, false)
-		wantJSON(t, do(t, client, http.MethodGet, base+"/api/revalidate?secret="+exampleSecret, "", nil), 400, false)
-		wantJSON(t, do(t, client, http.MethodPost, base+"/api/revalidate?secret="+exampleSecret, `{"tag":"posts"}`, nil), 400, false)
+		wantJSON(t, send(t, client, http.MethodGet, base+"/api/revalidate?secret=wrong&tag=posts"), 401, false)
+		wantJSON(t, send(t, client, http.MethodGet, base+"/api/revalidate?secret="+exampleSecret), 400, false)
+		wantJSON(t, send(t, client, http.MethodPost, base+"/api/revalidate?secret="+exampleSecret, withBody(`{"tag":"posts"}`)), 400, false)
 		if origin.routed.Load() != routed {
 			t.Fatal("a refused call reached the app")
 		}
@@ -208,7 +208,7 @@ func TestWebhookForwardExample(t *testing.T) {
 
 	t.Run("POST body reaches the app", func(t *testing.T) {
 		body := `{"tags": ["posts"], "paths": ["/posts"]}`
-		m := wantJSON(t, do(t, client, http.MethodPost, hook, body, map[string]string{"Content-Type": "application/json"}), 200, true)
+		m := wantJSON(t, send(t, client, http.MethodPost, hook, withBody(body), withHeader("Content-Type", "application/json")), 200, true)
 		origin.waitRoute(t)
 		if fmt.Sprint(m["paths"]) != "[/posts]" {
 			t.Errorf("body %v", m)
@@ -252,13 +252,13 @@ http://127.0.0.1:%d {
 }`, site, itSecret, closed, origin.addr(), block, itSecret, origin.addr()), "caddyfile")
 	base := fmt.Sprintf("http://127.0.0.1:%d", site)
 
-	do(t, c.Client, http.MethodGet, base+"/posts", "", nil)
-	cached := do(t, c.Client, http.MethodGet, base+"/posts", "", nil)
+	send(t, c.Client, http.MethodGet, base+"/posts")
+	cached := send(t, c.Client, http.MethodGet, base+"/posts")
 	if !strings.HasPrefix(cached.header.Get("Cache-Status"), "caddy-bff; hit") {
 		t.Fatalf("/posts is not cached: %q", cached.header.Get("Cache-Status"))
 	}
 	before := invalidations(t, c)
-	a := do(t, c.Client, http.MethodGet, base+"/api/revalidate?secret="+itSecret+"&tag=posts", "", nil)
+	a := send(t, c.Client, http.MethodGet, base+"/api/revalidate?secret="+itSecret+"&tag=posts")
 	m := wantJSON(t, a, http.StatusBadGateway, false)
 	msg := fmt.Sprint(m["error"])
 	if !strings.Contains(msg, "502") || strings.Contains(a.body, strconv.Itoa(closed)) {
@@ -267,7 +267,7 @@ http://127.0.0.1:%d {
 	if invalidations(t, c) != before {
 		t.Error("recorded although the app was unreachable")
 	}
-	again := do(t, c.Client, http.MethodGet, base+"/posts", "", nil)
+	again := send(t, c.Client, http.MethodGet, base+"/posts")
 	if !strings.HasPrefix(again.header.Get("Cache-Status"), "caddy-bff; hit") || again.body != cached.body {
 		t.Errorf("after the 502: Cache-Status %q, want the page still cached", again.header.Get("Cache-Status"))
 	}
@@ -277,7 +277,7 @@ http://127.0.0.1:%d {
 	hook := fmt.Sprintf("http://127.0.0.1:%d/api/revalidate?secret=%s&tag=posts", block, itSecret)
 	routed := origin.routed.Load()
 	for range 2 {
-		wantJSON(t, do(t, c.Client, http.MethodGet, hook, "", nil), 200, true)
+		wantJSON(t, send(t, c.Client, http.MethodGet, hook), 200, true)
 		origin.waitRoute(t)
 	}
 	if got := origin.routed.Load() - routed; got != 2 {

@@ -40,11 +40,11 @@ http://127.0.0.1:%d {
 	body := `{"ref":"refs/heads/main","repository":{"name":"docs"}}`
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(body))
-	sig := map[string]string{"X-Hub-Signature-256": "sha256=" + hex.EncodeToString(m.Sum(nil)), "X-GitHub-Delivery": "d-1"}
+	sig, delivery := withHeader("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil))), withHeader("X-GitHub-Delivery", "d-1")
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/github"
 	c := &http.Client{}
-	wantJSON(t, do(t, c, http.MethodPost, url, body, sig), 200, true)
-	wantJSON(t, do(t, c, http.MethodPost, url, body, sig), 409, false)
+	wantJSON(t, send(t, c, http.MethodPost, url, withBody(body), sig, delivery), 200, true)
+	wantJSON(t, send(t, c, http.MethodPost, url, withBody(body), sig, delivery), 409, false)
 	n, err := rs.Do("DBSIZE")
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ http://127.0.0.1:%d {
 	if _, err := rs.Do("DEL", out); err != nil {
 		t.Fatal(err)
 	}
-	wantJSON(t, do(t, c, http.MethodPost, url, body, sig), 200, true)
+	wantJSON(t, send(t, c, http.MethodPost, url, withBody(body), sig, delivery), 200, true)
 }
 
 // TestWebhookReplayRefusedByAnotherInstance: two Caddy processes share one
@@ -92,11 +92,11 @@ http://127.0.0.1:%d {
 	body := `{"ref":"refs/heads/main","repository":{"name":"docs"}}`
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(body))
-	sig := map[string]string{"X-Hub-Signature-256": "sha256=" + hex.EncodeToString(m.Sum(nil)), "X-GitHub-Delivery": "d-1"}
+	sig, delivery := withHeader("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil))), withHeader("X-GitHub-Delivery", "d-1")
 	c := &http.Client{}
-	wantJSON(t, do(t, c, http.MethodPost, a, body, sig), 200, true)
-	wantJSON(t, do(t, c, http.MethodPost, b, body, sig), 409, false)
-	wantJSON(t, do(t, c, http.MethodPost, a, body, sig), 409, false)
+	wantJSON(t, send(t, c, http.MethodPost, a, withBody(body), sig, delivery), 200, true)
+	wantJSON(t, send(t, c, http.MethodPost, b, withBody(body), sig, delivery), 409, false)
+	wantJSON(t, send(t, c, http.MethodPost, a, withBody(body), sig, delivery), 409, false)
 }
 
 // waitTrusted waits until the distributed store has synchronised with
@@ -104,7 +104,7 @@ http://127.0.0.1:%d {
 func waitTrusted(t *testing.T, statsURL string) {
 	t.Helper()
 	testharness.WaitFor(t, 5*time.Second, "the store synchronised with Redis", func() bool {
-		_, st := doRequest(t, http.DefaultClient, "GET", statsURL, nil, nil)
+		st := send(t, http.DefaultClient, "GET", statsURL).body
 		return strings.Contains(st, `"trusted":true`) && strings.Contains(st, `"healthy":true`)
 	})
 }

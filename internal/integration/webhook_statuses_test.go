@@ -64,18 +64,14 @@ http://127.0.0.1:%d {
 // from the tag_cache admin API: proof that a 200 was recorded.
 func invalidations(t *testing.T, c *testharness.InProcess) int {
 	t.Helper()
-	resp, err := http.Get(c.AdminURL("/tag_cache/stats"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	r := send(t, http.DefaultClient, http.MethodGet, c.AdminURL("/tag_cache/stats"))
 	var stats struct {
 		Stores []struct {
 			Name          string `json:"name"`
 			Invalidations int    `json:"invalidations"`
 		} `json:"stores"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil {
+	if err := json.Unmarshal([]byte(r.body), &stats); err != nil {
 		t.Fatalf("stats: %v", err)
 	}
 	for _, s := range stats.Stores {
@@ -96,7 +92,7 @@ func TestWebhookStatuses(t *testing.T) {
 
 	before := invalidations(t, c)
 	t.Run("200 seed", func(t *testing.T) {
-		m := wantJSON(t, do(t, client, http.MethodGet, hook+"?token="+itSecret+"&tag=posts", "", nil), 200, true)
+		m := wantJSON(t, send(t, client, http.MethodGet, hook+"?token="+itSecret+"&tag=posts"), 200, true)
 		if m["revalidated"] != true || m["mode"] != "expire" {
 			t.Errorf("body %v", m)
 		}
@@ -105,29 +101,28 @@ func TestWebhookStatuses(t *testing.T) {
 		}
 	})
 	t.Run("200 header token, POST body, mode override", func(t *testing.T) {
-		a := do(t, client, http.MethodPost, hook+"?tag=a", `{"tags":["b"],"paths":["/blog"],"mode":"stale"}`,
-			map[string]string{"X-Revalidate-Token": itSecret, "Content-Type": "application/json"})
+		a := send(t, client, http.MethodPost, hook+"?tag=a", withBody(`{"tags":["b"],"paths":["/blog"],"mode":"stale"}`), withHeader("X-Revalidate-Token", itSecret), withHeader("Content-Type", "application/json"))
 		m := wantJSON(t, a, 200, true)
 		if m["mode"] != "stale" || fmt.Sprint(m["tags"]) != "[a b]" || fmt.Sprint(m["paths"]) != "[/blog]" {
 			t.Errorf("body %v", m)
 		}
 	})
 	t.Run("HEAD is GET without a body", func(t *testing.T) {
-		a := do(t, client, http.MethodHead, hook+"?token="+itSecret+"&tag=posts", "", nil)
+		a := send(t, client, http.MethodHead, hook+"?token="+itSecret+"&tag=posts")
 		if a.status != 200 || a.body != "" || a.header.Get("Cache-Control") != "no-store" {
 			t.Errorf("HEAD: %d %q %v", a.status, a.body, a.header)
 		}
 	})
 	t.Run("401", func(t *testing.T) {
 		for _, target := range []string{hook + "?tag=posts", hook + "?token=wrong&tag=posts", hook + "?token=" + itSecret[:len(itSecret)-1] + "&tag=posts"} {
-			a := do(t, client, http.MethodGet, target, "", nil)
+			a := send(t, client, http.MethodGet, target)
 			wantJSON(t, a, 401, false)
 			if a.header.Get("WWW-Authenticate") == "" {
 				t.Error("401 without WWW-Authenticate")
 			}
 		}
 		// Authentication comes before the body is even read.
-		wantJSON(t, do(t, client, http.MethodPost, hook, strings.Repeat("x", 1000), nil), 401, false)
+		wantJSON(t, send(t, client, http.MethodPost, hook, withBody(strings.Repeat("x", 1000))), 401, false)
 	})
 	t.Run("400", func(t *testing.T) {
 		for target, want := range map[string]string{
@@ -136,30 +131,30 @@ func TestWebhookStatuses(t *testing.T) {
 			hook + "?token=" + itSecret + "&tag=" + strings.Repeat("x", 257): "at most 256",
 			hook + "?token=" + itSecret + "&tag=a&mode=soon":                 "mode must be",
 		} {
-			m := wantJSON(t, do(t, client, http.MethodGet, target, "", nil), 400, false)
+			m := wantJSON(t, send(t, client, http.MethodGet, target), 400, false)
 			if !strings.Contains(fmt.Sprint(m["error"]), want) {
 				t.Errorf("error %q, want %q", m["error"], want)
 			}
 		}
-		m := wantJSON(t, do(t, client, http.MethodPost, hook+"?token="+itSecret, `{"tags":"a"}`, nil), 400, false)
+		m := wantJSON(t, send(t, client, http.MethodPost, hook+"?token="+itSecret, withBody(`{"tags":"a"}`)), 400, false)
 		if !strings.Contains(fmt.Sprint(m["error"]), `"tags" must be an array of strings`) {
 			t.Errorf("error %q", m["error"])
 		}
 	})
 	t.Run("413", func(t *testing.T) {
 		body := `{"tags":["` + strings.Repeat("x", 300) + `"]}`
-		m := wantJSON(t, do(t, client, http.MethodPost, hook+"?token="+itSecret, body, nil), 413, false)
+		m := wantJSON(t, send(t, client, http.MethodPost, hook+"?token="+itSecret, withBody(body)), 413, false)
 		if !strings.Contains(fmt.Sprint(m["error"]), "larger than 256 bytes") {
 			t.Errorf("error %q", m["error"])
 		}
 	})
 	t.Run("405 and OPTIONS", func(t *testing.T) {
-		a := do(t, client, http.MethodDelete, hook+"?token="+itSecret+"&tag=a", "", nil)
+		a := send(t, client, http.MethodDelete, hook+"?token="+itSecret+"&tag=a")
 		wantJSON(t, a, 405, false)
 		if a.header.Get("Allow") != "GET, HEAD, OPTIONS, POST" {
 			t.Errorf("Allow %q", a.header.Get("Allow"))
 		}
-		a = do(t, client, http.MethodOptions, hook, "", nil)
+		a = send(t, client, http.MethodOptions, hook)
 		if a.status != 204 || a.header.Get("Allow") != "GET, HEAD, OPTIONS, POST" || a.header.Get("Cache-Control") != "no-store" {
 			t.Errorf("OPTIONS: %d %v", a.status, a.header)
 		}
@@ -167,26 +162,26 @@ func TestWebhookStatuses(t *testing.T) {
 	t.Run("stripe signature, replay 409", func(t *testing.T) {
 		body := `{"tags":["products"]}`
 		signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(body), Secret: itStripeSecret})
-		hdr := map[string]string{"Stripe-Signature": signed.Header, "Content-Type": "application/json"}
-		wantJSON(t, do(t, client, http.MethodPost, base+"/stripe", body, hdr), 200, true)
-		m := wantJSON(t, do(t, client, http.MethodPost, base+"/stripe", body, hdr), 409, false)
+		sig, jsonType := withHeader("Stripe-Signature", signed.Header), withHeader("Content-Type", "application/json")
+		wantJSON(t, send(t, client, http.MethodPost, base+"/stripe", withBody(body), sig, jsonType), 200, true)
+		m := wantJSON(t, send(t, client, http.MethodPost, base+"/stripe", withBody(body), sig, jsonType), 409, false)
 		if m["error"] != "this delivery was already processed" {
 			t.Errorf("409 error %q", m["error"])
 		}
 		old := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(body), Secret: itStripeSecret, Timestamp: time.Now().Add(-3 * time.Minute)})
-		wantJSON(t, do(t, client, http.MethodPost, base+"/stripe", body, map[string]string{"Stripe-Signature": old.Header}), 401, false)
+		wantJSON(t, send(t, client, http.MethodPost, base+"/stripe", withBody(body), withHeader("Stripe-Signature", old.Header)), 401, false)
 		// A token is no credential where a signature is required.
-		wantJSON(t, do(t, client, http.MethodGet, base+"/stripe?tag=a&token="+itStripeSecret, "", nil), 401, false)
+		wantJSON(t, send(t, client, http.MethodGet, base+"/stripe?tag=a&token="+itStripeSecret), 401, false)
 	})
 	t.Run("DatoCMS payload", func(t *testing.T) {
 		dato := `{"entity_type":"cda_cache_tags","event_type":"invalidate","entity":{"id":"cda_cache_tags","type":"cda_cache_tags","attributes":{"tags":["N*r;L","6-KZ@"]}},"related_entities":[]}`
-		auth := map[string]string{"Authorization": "Bearer " + itSecret, "Content-Type": "application/json"}
-		m := wantJSON(t, do(t, client, http.MethodPost, base+"/dato", dato, auth), 200, true)
+		bearer, jsonType := withHeader("Authorization", "Bearer "+itSecret), withHeader("Content-Type", "application/json")
+		m := wantJSON(t, send(t, client, http.MethodPost, base+"/dato", withBody(dato), bearer, jsonType), 200, true)
 		if fmt.Sprint(m["tags"]) != "[N*r;L 6-KZ@]" || m["mode"] != "stale" {
 			t.Errorf("body %v", m)
 		}
 		// token_param off: the query parameter is no credential here.
-		wantJSON(t, do(t, client, http.MethodPost, base+"/dato?token="+itSecret, dato, nil), 401, false)
+		wantJSON(t, send(t, client, http.MethodPost, base+"/dato?token="+itSecret, withBody(dato)), 401, false)
 	})
 }
 
@@ -241,10 +236,10 @@ func TestWebhookJSONConfig(t *testing.T) {
 }`, testharness.AdminAddress, port)
 	c := testharness.StartInProcess(t, cfg, "json")
 	url := fmt.Sprintf("http://127.0.0.1:%d/github?tag=docs", port)
-	sig := map[string]string{"X-Hub-Signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"}
-	wantJSON(t, do(t, c.Client, http.MethodPost, url, "Hello, World?", sig), 401, false)
-	wantJSON(t, do(t, c.Client, http.MethodPost, url, "Hello, World!", sig), 200, true)
-	wantJSON(t, do(t, c.Client, http.MethodPost, url, "Hello, World!", sig), 409, false)
+	sig := withHeader("X-Hub-Signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+	wantJSON(t, send(t, c.Client, http.MethodPost, url, withBody("Hello, World?"), sig), 401, false)
+	wantJSON(t, send(t, c.Client, http.MethodPost, url, withBody("Hello, World!"), sig), 200, true)
+	wantJSON(t, send(t, c.Client, http.MethodPost, url, withBody("Hello, World!"), sig), 409, false)
 }
 
 // Written in one site block with tag_cache, the webhook is ordered before
@@ -266,7 +261,7 @@ http://127.0.0.1:%d {
 	url := fmt.Sprintf("http://127.0.0.1:%d/hook?token=%s&tag=posts", port, itSecret)
 	before := invalidations(t, c)
 	for i := range 2 {
-		a := do(t, c.Client, http.MethodGet, url, "", nil)
+		a := send(t, c.Client, http.MethodGet, url)
 		wantJSON(t, a, 200, true)
 		if cs := a.header.Get("Cache-Status"); cs != "" {
 			t.Fatalf("call %d went through the cache: Cache-Status %q", i, cs)
@@ -276,8 +271,8 @@ http://127.0.0.1:%d {
 		t.Fatalf("invalidations %d, want %d", got, before+2)
 	}
 	// The site itself is cached, so the cache is really in that route.
-	do(t, c.Client, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/", port), "", nil)
-	if cs := do(t, c.Client, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/", port), "", nil).header.Get("Cache-Status"); !strings.HasPrefix(cs, "caddy-bff; hit") {
+	send(t, c.Client, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if cs := send(t, c.Client, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/", port)).header.Get("Cache-Status"); !strings.HasPrefix(cs, "caddy-bff; hit") {
 		t.Fatalf("site: Cache-Status %q, want a hit", cs)
 	}
 }

@@ -1,11 +1,9 @@
 package integration
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -181,28 +179,21 @@ http://127.0.0.1:%d {
 		if job.send != "" {
 			body = job.send
 		}
-		req, err := http.NewRequest(http.MethodPost, base+job.Path+job.query, bytes.NewReader([]byte(body)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		opts := []reqOpt{withBody(body)}
 		for k, v := range out[i].Headers {
-			req.Header.Set(k, v)
+			opts = append(opts, withHeader(k, v))
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != job.status {
-			t.Errorf("%s: %s: status %d, want %d; body %s", sdk, job.what, resp.StatusCode, job.status, raw)
+		r := send(t, http.DefaultClient, http.MethodPost, base+job.Path+job.query, opts...)
+		raw := r.body
+		if r.status != job.status {
+			t.Errorf("%s: %s: status %d, want %d; body %s", sdk, job.what, r.status, job.status, raw)
 			continue
 		}
 		var got struct {
 			Tags  []string `json:"tags"`
 			Error string   `json:"error"`
 		}
-		if err := json.Unmarshal(raw, &got); err != nil {
+		if err := json.Unmarshal([]byte(raw), &got); err != nil {
 			t.Errorf("%s: %s: body is not JSON: %s", sdk, job.what, raw)
 			continue
 		}
