@@ -453,7 +453,7 @@ func TestSessionCallbackJSONConfig(t *testing.T) {
 		`"redirect": {"allowed_origins": ["https://evil.example/path"]}`: "without path, query or fragment",
 		`"redirect": {"status": 301}`:                                    "must be 302, 303 or 307",
 		`"cookie": {"same_site": "none", "secure": false}`:               "same_site none requires cookie_secure on",
-		`"cookie": {"insecure": true}`:                                   "insecure has an effect only with cookie_secure off",
+		`"cookie": {"insecure": true}`:                                   "insecure flag has an effect only with cookie_secure off",
 		`"max_token_length": 9000`:                                       "max_token_length 9000",
 		`"state_cookie_name": "a;b"`:                                     "state cookie name",
 	} {
