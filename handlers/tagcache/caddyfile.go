@@ -90,7 +90,9 @@ func (tc *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			if len(args) == 1 && args[0] == "off" {
-				tc.TargetedFields = []string{}
+				// A field of its own: an empty list would vanish from
+				// the adapted JSON and bring the defaults back.
+				tc.TargetedFields, tc.DisableTargetedFields = nil, true
 			} else {
 				tc.TargetedFields = args
 			}

@@ -1,6 +1,9 @@
 package tagcache
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -8,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 func TestUnmarshalCaddyfileReadsEveryOption(t *testing.T) {
@@ -59,8 +63,45 @@ func TestUnmarshalCaddyfileTargetedFieldsOff(t *testing.T) {
 	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("tag_cache {\n\ttargeted_fields off\n}")); err != nil {
 		t.Fatal(err)
 	}
-	if h.TargetedFields == nil || len(h.TargetedFields) != 0 {
-		t.Fatalf("targeted_fields off: %#v, want an empty list", h.TargetedFields)
+	if !h.DisableTargetedFields || len(h.TargetedFields) != 0 {
+		t.Fatalf("targeted_fields off: %#v, want disable_targeted_fields and no list", h)
+	}
+}
+
+// `targeted_fields off` survives the trip through JSON that every Caddyfile
+// takes: an empty list would be dropped by omitempty and the defaults
+// would come back, obeying a CDN-Cache-Control the user said to ignore.
+func TestTargetedFieldsOffSurvivesJSON(t *testing.T) {
+	var parsed Handler
+	if err := parsed.UnmarshalCaddyfile(caddyfile.NewTestDispenser("tag_cache {\n\ttargeted_fields off\n}")); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(parsed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loaded Handler
+	if err := json.Unmarshal(raw, &loaded); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := newTestTagCache(t, &loaded)
+	var calls int
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		calls++
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		w.Header().Set("CDN-Cache-Control", "no-store")
+		_, err := io.WriteString(w, "page")
+		return err
+	})
+	do(t, h, next, "GET", "http://example.com/a", nil)
+	do(t, h, next, "GET", "http://example.com/a", nil)
+	if calls != 1 {
+		t.Fatalf("with targeted_fields off (JSON %s) CDN-Cache-Control: no-store was obeyed: %d upstream calls", raw, calls)
+	}
+	both := &Handler{DisableTargetedFields: true, TargetedFields: []string{"CDN-Cache-Control"}}
+	both.applyDefaults()
+	if err := both.Validate(); err == nil {
+		t.Fatal("targeted_fields with disable_targeted_fields was accepted")
 	}
 }
 

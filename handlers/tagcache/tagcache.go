@@ -53,10 +53,13 @@ type Handler struct {
 	// the client without being stored. Default: 16 MiB.
 	MaxItemSize int64 `json:"max_item_size,omitempty"`
 	// The targeted cache-control fields (RFC 9213) obeyed before
-	// `Cache-Control`, in order of precedence; an empty list obeys
-	// `Cache-Control` only. Default: `["CDN-Cache-Control",
-	// "Surrogate-Control"]`.
+	// `Cache-Control`, in order of precedence. Default:
+	// `["CDN-Cache-Control", "Surrogate-Control"]`.
 	TargetedFields []string `json:"targeted_fields,omitempty"`
+	// Ignores every targeted cache-control field: only `Cache-Control`
+	// decides (the Caddyfile's `targeted_fields off`). It cannot be
+	// combined with `targeted_fields`. Default: false.
+	DisableTargetedFields bool `json:"disable_targeted_fields,omitempty"`
 	// The name this cache gives itself in the `Cache-Status` response
 	// header (RFC 9211); a token, without spaces, commas, semicolons,
 	// quotes or `=`. Default: `caddy-bff`.
@@ -194,7 +197,12 @@ func (h *Handler) applyDefaults() {
 	if h.MaxItemSize == 0 {
 		h.MaxItemSize = DefaultMaxItemSize
 	}
-	if h.TargetedFields == nil {
+	switch {
+	case h.DisableTargetedFields:
+		if len(h.TargetedFields) == 0 { // both set: Validate says so
+			h.TargetedFields = []string{}
+		}
+	case h.TargetedFields == nil:
 		h.TargetedFields = []string{"CDN-Cache-Control", "Surrogate-Control"}
 	}
 	if h.CacheName == "" {
@@ -212,6 +220,9 @@ type StoreProvider interface {
 
 // Validate checks the configuration.
 func (h *Handler) Validate() error {
+	if h.DisableTargetedFields && len(h.TargetedFields) > 0 {
+		return fmt.Errorf("targeted_fields and disable_targeted_fields are mutually exclusive")
+	}
 	if h.MaxItemSize < 0 {
 		return fmt.Errorf("max_item_size must be positive")
 	}
