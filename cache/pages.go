@@ -202,14 +202,20 @@ func (s *Store) GeneratedAt(path string) (time.Time, bool) {
 }
 
 // generationTimes remembers, per path, when the app last generated the page;
-// bounded in count, forgetting arbitrary paths when full (a forgotten time
+// bounded in bytes, forgetting arbitrary paths when full (a forgotten time
 // only makes the Next.js profile assume the worst age).
 type generationTimes struct {
 	mu    sync.Mutex
 	times map[string]int64
+	bytes int64
 }
 
-const maxGenerationTimes = 1 << 16
+// maxGenerationBytes bounds what the remembered times weigh: the paths plus
+// generationOverhead each (map slot, string header, the time).
+const (
+	maxGenerationBytes = 8 << 20
+	generationOverhead = 64
+)
 
 func (g *generationTimes) remember(path string, ms int64) {
 	if ms <= 0 {
@@ -220,13 +226,17 @@ func (g *generationTimes) remember(path string, ms int64) {
 	if g.times == nil {
 		g.times = make(map[string]int64)
 	}
-	if _, ok := g.times[path]; !ok && len(g.times) >= maxGenerationTimes {
+	if _, ok := g.times[path]; !ok {
+		cost := int64(len(path)) + generationOverhead
 		for p := range g.times {
-			delete(g.times, p)
-			if len(g.times) < maxGenerationTimes*3/4 {
+			if g.bytes+cost <= maxGenerationBytes {
 				break
 			}
+			delete(g.times, p)
+			g.bytes -= int64(len(p)) + generationOverhead
 		}
+		g.bytes += cost
+		path = strings.Clone(path)
 	}
 	if ms > g.times[path] {
 		g.times[path] = ms

@@ -164,3 +164,26 @@ func TestTagClockTimesAndForgottenMark(t *testing.T) {
 		t.Errorf("pruning records did not raise the forgotten mark: %d", f)
 	}
 }
+
+// The generation times the bridge reports are bounded in bytes, whatever
+// the paths' length.
+func TestGenerationTimesAreBoundedInBytes(t *testing.T) {
+	var g generationTimes
+	long := strings.Repeat("p", MaxPathLength-10)
+	for i := range 20000 {
+		g.remember(fmt.Sprintf("/%d/%s", i, long), 1)
+	}
+	if g.bytes > maxGenerationBytes {
+		t.Fatalf("generation times weigh %d bytes, bound %d", g.bytes, maxGenerationBytes)
+	}
+	var sum int64
+	for p := range g.times {
+		sum += int64(len(p)) + generationOverhead
+	}
+	if sum != g.bytes {
+		t.Fatalf("accounted %d bytes, held %d", g.bytes, sum)
+	}
+	if _, ok := g.at(fmt.Sprintf("/%d/%s", 19999, long)); !ok {
+		t.Fatal("the latest report was not kept")
+	}
+}
