@@ -55,3 +55,34 @@ func TestExamplesAdapt(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEDirectivesAdapt adapts the README's "Directives at a glance"
+// block, which shows every directive of the project in one site: it must
+// adapt without error or warning, and use each directive.
+func TestREADMEDirectivesAdapt(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## Directives at a glance\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Directives at a glance" section`)
+	}
+	_, block, ok := strings.Cut(section, "```caddyfile\n")
+	if !ok {
+		t.Fatal("the section has no caddyfile block")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	for _, directive := range []string{"tag_cache {", "revalidate_webhook ", "session_callback ", "session_logout ", "auth_proxy ", "nextjs_bridge ", "path_pattern ", "authenticated ", "nextjs"} {
+		if !strings.Contains(block, directive) {
+			t.Errorf("the block does not show %q", strings.TrimSpace(directive))
+		}
+	}
+	_, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(block), map[string]any{"filename": "README.md"})
+	if err != nil {
+		t.Fatalf("the README's block does not adapt: %v", err)
+	}
+	for _, w := range warnings {
+		t.Errorf("README.md block line %d: %s", w.Line, w.Message)
+	}
+}
