@@ -238,3 +238,28 @@ var (
 	_ caddy.Validator    = (*App)(nil)
 	_ caddy.CleanerUpper = (*App)(nil)
 )
+
+// FromContext returns the tag_cache app of the config being provisioned,
+// loading it if no module has yet: the one way handlers reach it.
+func FromContext(ctx caddy.Context) (*App, error) {
+	appIface, err := ctx.App("tag_cache")
+	if err != nil {
+		return nil, fmt.Errorf("loading tag_cache app: %v", err)
+	}
+	app, ok := appIface.(*App)
+	if !ok {
+		return nil, fmt.Errorf("tag_cache app is %T, not caddy-bff's", appIface)
+	}
+	return app, nil
+}
+
+// StoreFromContext returns the named store of the config's tag_cache app
+// ("" is the default store).
+func StoreFromContext(ctx caddy.Context, name string) (*App, *cache.Store, error) {
+	app, err := FromContext(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := app.Store(name)
+	return app, store, err
+}

@@ -7,7 +7,6 @@ package nextjsbridge
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
@@ -83,15 +82,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision resolves the secret and finds the store.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	appIface, err := ctx.App("tag_cache")
-	if err != nil {
-		return fmt.Errorf("loading tag_cache app: %v", err)
-	}
-	app, ok := appIface.(*cacheapp.App)
-	if !ok {
-		return fmt.Errorf("tag_cache app is %T", appIface)
-	}
-	store, err := app.Store(h.Store)
+	app, store, err := cacheapp.StoreFromContext(ctx, h.Store)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-bff/caddy-bff/cache"
+	cacheapp "github.com/caddy-bff/caddy-bff/cache/app"
 	"github.com/caddy-bff/caddy-bff/internal/standing"
 )
 
@@ -149,15 +150,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.setup(ctx.Logger()); err != nil {
 		return err
 	}
-	appIface, err := ctx.App("tag_cache")
-	if err != nil {
-		return fmt.Errorf("loading tag_cache app: %v", err)
-	}
-	app, ok := appIface.(StoreProvider)
-	if !ok {
-		return fmt.Errorf("tag_cache app is %T, which provides no stores", appIface)
-	}
-	h.store, err = app.Store(h.Store)
+	var err error
+	_, h.store, err = cacheapp.StoreFromContext(ctx, h.Store)
 	return err
 }
 
@@ -211,11 +205,6 @@ func (h *Handler) applyDefaults() {
 	if h.LockTimeout == 0 {
 		h.LockTimeout = caddy.Duration(DefaultLockTimeout)
 	}
-}
-
-// StoreProvider is what handlers need of the tag_cache app.
-type StoreProvider interface {
-	Store(name string) (*cache.Store, error)
 }
 
 // Validate checks the configuration.

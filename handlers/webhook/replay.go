@@ -11,7 +11,6 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/caddy-bff/caddy-bff/cache"
-	cacheapp "github.com/caddy-bff/caddy-bff/cache/app"
 	"github.com/caddy-bff/caddy-bff/handlers/webhook/signature"
 )
 
@@ -39,13 +38,6 @@ type DeliveryMemory interface {
 	ClaimDelivery(ctx context.Context, key string, ttl time.Duration) (bool, error)
 	// ReleaseDelivery forgets key.
 	ReleaseDelivery(ctx context.Context, key string) error
-}
-
-// DeliveryMemoryProvider is implemented by the tag_cache app: it returns the
-// shared delivery memory of a store, or nil when the store is not
-// distributed.
-type DeliveryMemoryProvider interface {
-	DeliveryMemory(store string) (cache.DeliveryMemory, error)
 }
 
 // replayGuard is the local replay memory: an otter cache bounded in
@@ -138,9 +130,8 @@ func replayKey(id string) string {
 }
 
 var (
-	_ DeliveryMemoryProvider = (*cacheapp.App)(nil)
-	_ DeliveryMemory         = cache.DeliveryMemory(nil)
-	_ caddy.Destructor       = (*replayGuard)(nil)
-	_ replayMemory           = (*replayGuard)(nil)
-	_ replayMemory           = (*sharedReplay)(nil)
+	_ DeliveryMemory   = cache.DeliveryMemory(nil)
+	_ caddy.Destructor = (*replayGuard)(nil)
+	_ replayMemory     = (*replayGuard)(nil)
+	_ replayMemory     = (*sharedReplay)(nil)
 )

@@ -131,12 +131,6 @@ type Handler struct {
 	now          func() time.Time
 }
 
-// StoreProvider is implemented by the tag_cache app: the webhook checks at
-// provision that the store it names exists.
-type StoreProvider interface {
-	Store(name string) (*cache.Store, error)
-}
-
 // Invalidator is what the webhook needs of the tag_cache app: record an
 // invalidation, returning only once it is recorded. An
 // *cache.InvalidRequestError means the request itself is wrong; any other
@@ -167,25 +161,16 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // signature verifier and replay guard.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	appIface, err := ctx.App("tag_cache")
-	if err != nil {
-		return fmt.Errorf("loading tag_cache app: %v", err)
-	}
-	inv, ok := appIface.(Invalidator)
-	if !ok {
-		return fmt.Errorf("tag_cache app is %T, which cannot invalidate", appIface)
-	}
 	// Naming a store that does not exist is a configuration mistake: catch
 	// it at load time rather than with a 400 on the first CMS call.
-	if sp, ok := appIface.(StoreProvider); ok {
-		if _, err := sp.Store(h.Store); err != nil {
-			return err
-		}
+	app, _, err := cacheapp.StoreFromContext(ctx, h.Store)
+	if err != nil {
+		return err
 	}
 	// In distributed mode the replay memory lives in Redis, so a copy of a
 	// delivery sent to another instance is refused too.
-	if dp, ok := appIface.(DeliveryMemoryProvider); ok && h.Signature != nil {
-		mem, err := dp.DeliveryMemory(h.Store)
+	if h.Signature != nil {
+		mem, err := app.DeliveryMemory(h.Store)
 		if err != nil {
 			return err
 		}
@@ -193,7 +178,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			h.shared = mem
 		}
 	}
-	return h.setup(inv)
+	return h.setup(app)
 }
 
 // setup is Provision without the Caddy context, so unit tests can give the
