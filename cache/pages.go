@@ -115,9 +115,12 @@ func (s *Store) expandTags(ctx context.Context, tags []string) ([]string, error)
 	if len(tags) == 0 {
 		return nil, nil
 	}
-	paths, err := s.pages.Paths(ctx, tags)
-	if err != nil {
-		return nil, fmt.Errorf("reading the page index: %w", err)
+	var paths []string
+	if s.pagesInUse.Load() {
+		var err error
+		if paths, err = s.pages.Paths(ctx, tags); err != nil {
+			return nil, fmt.Errorf("reading the page index: %w", err)
+		}
 	}
 	for _, tag := range tags {
 		if p, ok := nextImplicitPath(tag); ok {
@@ -172,6 +175,7 @@ type PageReport struct {
 // report lost a race with the invalidation), invalidates the page, through
 // the backend so every instance does.
 func (s *Store) LearnPage(ctx context.Context, rep PageReport) error {
+	s.UsePageIndex()
 	if err := s.pages.Add(ctx, rep.Path, rep.Tags); err != nil {
 		return fmt.Errorf("indexing page %s: %w", rep.Path, err)
 	}
@@ -194,6 +198,12 @@ func (s *Store) LearnPage(ctx context.Context, rep PageReport) error {
 	}
 	return nil
 }
+
+// UsePageIndex makes invalidations of this store expand through the page
+// index. The Next.js bridge and the Next.js profile of tag_cache call it at
+// provision, so every instance of a shared configuration expands, including
+// one that never received a page report itself.
+func (s *Store) UsePageIndex() { s.pagesInUse.Store(true) }
 
 // GeneratedAt returns when the app last reported generating the page at
 // path, if it did.

@@ -187,3 +187,41 @@ func TestGenerationTimesAreBoundedInBytes(t *testing.T) {
 		t.Fatal("the latest report was not kept")
 	}
 }
+
+// Until a page is reported or a Next.js handler uses the store, an
+// invalidation does not read the index (a Redis round trip saved for sites
+// without Next.js); implicit path tags still name their page.
+func TestStorePageIndexReadOnlyOnceInUse(t *testing.T) {
+	s := newPagesStore(t)
+	counting := &countingPages{PageIndex: s.pages}
+	s.pages = counting
+	ctx := context.Background()
+	e := pageEntry(s, "/posts")
+	s.Put(e)
+	if _, err := s.Invalidate(ctx, []string{"posts", "_N_T_/posts"}, nil, ModeExpire); err != nil {
+		t.Fatal(err)
+	}
+	if counting.reads != 0 {
+		t.Fatalf("the index was read %d times before anything used it", counting.reads)
+	}
+	if got := s.Validity(e); got != HardInvalidated {
+		t.Fatalf("the implicit path tag did not reach its page: %v", got)
+	}
+	s.UsePageIndex()
+	if _, err := s.Invalidate(ctx, []string{"posts"}, nil, ModeExpire); err != nil {
+		t.Fatal(err)
+	}
+	if counting.reads != 1 {
+		t.Fatalf("the index was read %d times once in use, want 1", counting.reads)
+	}
+}
+
+type countingPages struct {
+	PageIndex
+	reads int
+}
+
+func (c *countingPages) Paths(ctx context.Context, tags []string) ([]string, error) {
+	c.reads++
+	return c.PageIndex.Paths(ctx, tags)
+}

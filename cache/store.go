@@ -33,6 +33,10 @@ type Store struct {
 	// generated remembers when it generated them.
 	pages     PageIndex
 	generated generationTimes
+	// pagesInUse is set once a page is reported or a Next.js handler uses
+	// the store: until then an invalidation does not read the index (in
+	// Redis mode, a round trip saved for sites that do not use it).
+	pagesInUse atomic.Bool
 
 	flightsMu   sync.Mutex
 	flights     map[string]*Flight

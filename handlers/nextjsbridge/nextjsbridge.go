@@ -91,6 +91,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 // setup is everything Provision does once the app and store are found.
 func (h *Handler) setup(app Invalidator, store *cache.Store) error {
+	// The pages Next reports are what tag invalidations expand to.
+	store.UsePageIndex()
 	if h.MaxBodySize == 0 {
 		h.MaxBodySize = DefaultBridgeBodySize
 	}

@@ -151,8 +151,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	var err error
-	_, h.store, err = cacheapp.StoreFromContext(ctx, h.Store)
-	return err
+	if _, h.store, err = cacheapp.StoreFromContext(ctx, h.Store); err != nil {
+		return err
+	}
+	if h.Nextjs {
+		// Next's pages depend on tags only the bridge reports.
+		h.store.UsePageIndex()
+	}
+	return nil
 }
 
 // setup applies defaults and builds the policy; everything Provision does
