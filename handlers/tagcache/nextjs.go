@@ -40,9 +40,20 @@ var nextjsDraftCookies = []string{"__prerender_bypass", "__next_preview_data"}
 
 // nextjsDraftMode reports a request in Draft or Preview Mode.
 func nextjsDraftMode(r *http.Request) bool {
-	for _, name := range nextjsDraftCookies {
-		if c, err := r.Cookie(name); err == nil && c.Value != "" {
-			return true
+	// Every GET passes here: parse the cookies only when a draft cookie's
+	// name appears at all.
+	named := false
+	for _, line := range r.Header.Values("Cookie") {
+		named = named || strings.Contains(line, "__prerender_bypass") || strings.Contains(line, "__next_preview_data")
+	}
+	if !named {
+		return false
+	}
+	for _, c := range r.Cookies() {
+		for _, name := range nextjsDraftCookies {
+			if c.Name == name && c.Value != "" {
+				return true
+			}
 		}
 	}
 	return false
